@@ -1,0 +1,39 @@
+/*
+ * caps.h: every limit hvima puts on a count or size taken from untrusted
+ * input (guest memory, files). One place, so a reviewer can check that no
+ * guest-controlled number reaches an allocation or a loop unbounded.
+ *
+ * The limits sit well above what real images use (ntoskrnl.exe: ~12 MiB,
+ * ~40 sections, ~100k relocations, a few hundred imports) and well below
+ * what would let a hostile image make the plugin slow or large.
+ */
+#ifndef HVIMA_CAPS_H
+#define HVIMA_CAPS_H
+
+/* PE/COFF header: SizeOfHeaders, e_lfanew, SizeOfOptionalHeader. */
+#define HV_CAP_HEADERS_SIZE (1u << 20)
+#define HV_CAP_LFANEW (1u << 16)
+/* SizeOfImage; a section's raw or virtual size cannot exceed it. */
+#define HV_CAP_IMAGE_SIZE (256u << 20)
+/* NumberOfSections (Windows accepts up to 96 in old releases; mingw builds
+ * with debug info carry ~20). */
+#define HV_CAP_SECTIONS 1024u
+/* Base relocation entries over all blocks, and blocks. */
+#define HV_CAP_RELOC_ENTRIES (16u << 20)
+#define HV_CAP_RELOC_BLOCKS (1u << 20)
+/* Import descriptors, thunks per descriptor, thunks in all. */
+#define HV_CAP_IMPORT_DESCRIPTORS 4096u
+#define HV_CAP_IMPORT_THUNKS 65536u
+#define HV_CAP_IMPORT_THUNKS_TOTAL (1u << 20)
+/* Debug directory entries. */
+#define HV_CAP_DEBUG_ENTRIES 64u
+/* Names copied out of an image (DLL names, PDB path, export module name). */
+#define HV_CAP_NAME 256u
+/* Dynamic Value Relocation Table: entries over all blocks. */
+#define HV_CAP_DVRT_ENTRIES (1u << 20)
+/* Certificate table entries (WIN_CERTIFICATE) in a file. */
+#define HV_CAP_CERT_ENTRIES 16u
+/* Input files read by the tools. */
+#define HV_CAP_FILE_SIZE (1024u << 20)
+
+#endif
