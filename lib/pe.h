@@ -129,7 +129,10 @@ struct hv_pe {
 	uint8_t image_base_width; /* 4 (PE32) or 8 */
 	uint32_t checksum_off;   /* 0 for TE */
 	uint32_t dirs_off;       /* offset of the first data directory entry */
-	uint32_t ndirs;          /* NumberOfRvaAndSizes, at most 16 are used */
+	/* NumberOfRvaAndSizes clamped to 16 and to the entries that fit in
+	 * SizeOfOptionalHeader; the raw field is in ndirs_raw. */
+	uint32_t ndirs;
+	uint32_t ndirs_raw;
 	struct hv_pe_dirent dirs[HV_DIR_COUNT];
 
 	/* TE: StrippedSize - sizeof(TE header); RVA r is at input offset
@@ -202,6 +205,7 @@ struct hv_pe_import {
 	uint32_t iat_rva;  /* FirstThunk */
 	uint32_t nthunks;  /* entries before the terminating zero */
 	uint8_t thunk_size; /* 4 or 8 */
+	uint32_t handle_rva; /* delay imports: the module handle slot; else 0 */
 };
 
 typedef int (*hv_import_cb)(void *ctx, const struct hv_pe_import *imp);
@@ -210,6 +214,11 @@ typedef int (*hv_import_cb)(void *ctx, const struct hv_pe_import *imp);
  * of each IAT is counted on the lookup table when there is one (a loader
  * does not write it), else on the IAT. HV_E_ABSENT if no directory. */
 int hv_pe_imports(const struct hv_pe *pe, hv_import_cb cb, void *ctx, hv_why *why);
+
+/* The same for delay-load descriptors (directory 13, ImgDelayDescr): iat_rva
+ * is the delay IAT the image's helper fills at run time, ilt_rva its name
+ * table. Only RVA-based descriptors (Attributes bit 0) are supported. */
+int hv_pe_delay_imports(const struct hv_pe *pe, hv_import_cb cb, void *ctx, hv_why *why);
 
 /* ---- Load Config (directory 10) -------------------------------------- */
 
