@@ -267,16 +267,17 @@ int hv_pe_loadcfg(const struct hv_pe *pe, struct hv_pe_loadcfg *lc, hv_why *why)
 }
 
 /* DVRT symbols (winnt.h IMAGE_DYNAMIC_RELOCATION_GUARD_*) and the bytes a
- * loader rewrites at each site: the indirect call/jmp through the IAT with
- * its padding (import control transfer), an indirect call/jmp through a
- * register with its padding (indirect control transfer), and a switch-table
- * jump. Widths are the largest rewrite the loader makes at a site. */
+ * loader may rewrite at each site. The compiler emits, for the loader to
+ * patch (LLVM's x64 import-call-optimization notes): an import call as REX +
+ * FF 15 disp32 followed by a 5-byte nop (12 bytes); an indirect call or jump
+ * through rax, optional REX, followed by a 3-byte nop (at most 6 bytes); a
+ * switch-table jump through a register likewise (at most 6). */
 #define DVRT_IMPORT_CONTROL_TRANSFER 3
 #define DVRT_INDIR_CONTROL_TRANSFER 4
 #define DVRT_SWITCHTABLE_BRANCH 5
 #define DVRT_WIDTH_IMPORT 12
-#define DVRT_WIDTH_INDIR 5
-#define DVRT_WIDTH_SWITCH 5
+#define DVRT_WIDTH_INDIR 6
+#define DVRT_WIDTH_SWITCH 6
 
 static int dvrt_blocks(const struct hv_pe *pe, const uint8_t *p, uint32_t size, uint64_t symbol, hv_dvrt_cb cb,
 		       void *ctx, uint32_t *count, hv_why *why)
