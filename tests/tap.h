@@ -9,6 +9,7 @@
 #ifndef HVIMA_TAP_H
 #define HVIMA_TAP_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +52,17 @@ static inline void tap_skip(const char *name, const char *why)
 }
 
 /* A result computed outside a test function (a loop over files). */
-static inline void tap_result(int ok, const char *fmt, const char *arg)
+static inline void tap_result(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void tap_result(int ok, const char *fmt, ...)
 {
+	va_list ap;
 	tap_n++;
 	if (!ok)
 		tap_failed++;
 	printf("%s %d - ", ok ? "ok" : "not ok", tap_n);
-	printf(fmt, arg);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
 	printf("\n");
 	fflush(stdout);
 }
