@@ -224,7 +224,7 @@ int hv_authenticode_signatures(const struct hv_pe *pe, struct hv_pe_signature *o
 	if (end > pe->in.len)
 		return hv_fail(why, HV_E_RANGE, "certificate table [0x%x, +0x%x) runs past the end of the file", d->rva,
 			       d->size);
-	while (end - off >= 8) {
+	while (off < end && end - off >= 8) {
 		struct hv_pe_signature sig;
 		const uint8_t *p = pe->in.p + off;
 

@@ -128,7 +128,7 @@ struct hv_pe {
 	uint32_t image_base_off; /* offset of the ImageBase field in the input */
 	uint8_t image_base_width; /* 4 (PE32) or 8 */
 	uint32_t checksum_off;   /* 0 for TE */
-	uint32_t dirs_off;       /* offset of the first data directory entry */
+	uint32_t dirs_off;       /* offset of the first data directory entry (PE; 0 for TE) */
 	/* NumberOfRvaAndSizes clamped to 16 and to the entries that fit in
 	 * SizeOfOptionalHeader; the raw field is in ndirs_raw. */
 	uint32_t ndirs;
@@ -226,7 +226,7 @@ int hv_pe_delay_imports(const struct hv_pe *pe, hv_import_cb cb, void *ctx, hv_w
  * structure is too short to hold the field. */
 struct hv_pe_loadcfg {
 	uint32_t rva;  /* of the structure */
-	uint32_t size; /* its Size field, bounded by the bytes present */
+	uint32_t size; /* its Size field; all Size bytes must be in the image */
 	uint64_t security_cookie;
 	uint64_t guard_cf_check_fptr;
 	uint64_t guard_cf_dispatch_fptr;
