@@ -12,7 +12,7 @@
  *      IAT and delay-IAT slots and delay module-handle slots; the slots the
  *      Load Config points at; DVRT sites; debug AddressOfRawData fields.
  *   4. SHA-x("hvima-canon-v1\0" || for each region: le32 rva, le32 length,
- *      bytes).
+ *      bytes || le32 number of import tables || le32 slots of each).
  * Steps 2 and 3 are a list of sites (hv_canon_sites) applied to each region
  * by hv_canon_normalize; the plugin's guard applies the same list to any
  * window of a running image.
@@ -27,6 +27,8 @@ struct collect {
 	uint64_t va0;
 	struct hv_canon_site *v[2]; /* 0: sub, 1: zero */
 	uint32_t n[2], cap[2];
+	uint32_t *counts; /* slots of each import and delay-import table */
+	uint32_t ncounts;
 	struct hv_canon_stats st;
 	hv_why *why;
 	int err;
@@ -81,6 +83,12 @@ static int on_reloc(void *ctx, uint32_t rva, unsigned type, uint16_t arg)
 static int on_import(void *ctx, const struct hv_pe_import *imp)
 {
 	struct collect *c = ctx;
+	uint32_t *nc = realloc(c->counts, (c->ncounts + 1) * sizeof(*nc));
+
+	if (!nc)
+		return c->err = hv_fail(c->why, HV_E_NOMEM, "no memory for import counts");
+	c->counts = nc;
+	c->counts[c->ncounts++] = imp->nthunks;
 	add(c, 1, imp->iat_rva, (uint64_t)imp->nthunks * imp->thunk_size, HV_SITE_ZERO);
 	if (imp->handle_rva)
 		add(c, 1, imp->handle_rva, imp->thunk_size, HV_SITE_ZERO);
@@ -181,6 +189,7 @@ int hv_canon_sites(const struct hv_pe *pe, uint64_t base, struct hv_canon_sites 
 	if (rc) {
 		free(c.v[0]);
 		free(c.v[1]);
+		free(c.counts);
 		return rc;
 	}
 	if (c.n[0])
@@ -193,6 +202,8 @@ int hv_canon_sites(const struct hv_pe *pe, uint64_t base, struct hv_canon_sites 
 		if (c.v[1][i].len > out->zero_maxlen)
 			out->zero_maxlen = c.v[1][i].len;
 	out->st = c.st;
+	out->import_counts = c.counts;
+	out->nimports = c.ncounts;
 	return HV_OK;
 }
 
@@ -200,6 +211,7 @@ void hv_canon_sites_free(struct hv_canon_sites *s)
 {
 	free(s->sub);
 	free(s->zero);
+	free(s->import_counts);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -340,6 +352,16 @@ int hv_canon_digest(const struct hv_pe *pe, uint64_t base, unsigned mask_algs, s
 		hv_put_le32(hdr + 4, order[i].len);
 		hv_mh_update(&h, hdr, sizeof(hdr));
 		hv_mh_update(&h, buf, order[i].len);
+	}
+	/* Step 5: the number of slots of each import table, so that a loader
+	 * writing past an IAT's terminator (masked when the IAT is counted on
+	 * itself) changes the digest. */
+	uint8_t cnt[4];
+	hv_put_le32(cnt, sites.nimports);
+	hv_mh_update(&h, cnt, 4);
+	for (uint32_t i = 0; i < sites.nimports; i++) {
+		hv_put_le32(cnt, sites.import_counts[i]);
+		hv_mh_update(&h, cnt, 4);
 	}
 	rc = hv_mh_final(&h, out);
 	if (rc) {

@@ -52,6 +52,8 @@ struct hv_canon_sites {
 	struct hv_canon_site *zero; /* masks, ascending RVA */
 	uint32_t nzero;
 	uint32_t zero_maxlen;
+	uint32_t *import_counts; /* slots of each import, then delay-import, table */
+	uint32_t nimports;
 	struct hv_canon_stats st;
 };
 
