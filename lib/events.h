@@ -24,11 +24,16 @@
 #define HV_PCR_KERNEL 13      /* OS kernel-mode images */
 #define HV_PCR_UNATTRIBUTED 14 /* code run outside any image */
 #define HV_PCR_VIOLATIONS 15  /* modified measured code: zero on a clean boot */
+#define HV_PCR_NOTES 16       /* hvima's notes (TPM outages, images seen again) */
 
 /* hvima's tagged events (EV_EVENT_TAG taggedEventID). */
 #define HV_TAG_VIOLATION 0x48560001u
 #define HV_TAG_UNATTRIBUTED 0x48560002u
 #define HV_TAG_MALFORMED 0x48560003u
+/* Notes are extended like every other event: tpm2-tools before 5.6
+ * (Debian 12 has 5.4) extends EV_NO_ACTION records when it replays a log,
+ * so hvima writes no EV_NO_ACTION record after the Spec ID header. */
+#define HV_TAG_NOTE 0x48560004u
 /* Windows SIPA (go-attestation, Windows "SIPA" event types). */
 #define HV_SIPA_LOADEDMODULE_AGGREGATION 0x40010003u
 #define HV_SIPA_FILEPATH 0x00070001u

@@ -36,16 +36,43 @@
 
 /* Writer: one record per call, assembled in memory and written with one
  * write() to an O_APPEND file, so a process killed at any moment leaves a
- * log that is a valid prefix. Not thread-safe: the caller serializes. */
+ * log that is a valid prefix. Not thread-safe: the caller serializes.
+ *
+ * Linux copies a write() into the page cache page by page and gives up
+ * between two pages when the writer gets SIGKILL, so one write() is whole
+ * only while it stays inside one page of the file. A record that would
+ * cross a page boundary is therefore preceded by a padding record up to
+ * that boundary: EV_EVENT_TAG on PCR HV_LOG_PAD_PCR whose data is the tag
+ * HV_LOG_PAD_TAG, its size, "padding" and zeros, with the digests of that
+ * data. It is an ordinary measured event, not EV_NO_ACTION, because
+ * tpm2-tools before 5.6 (Debian 12 has 5.4) extends EV_NO_ACTION records
+ * when it replays: the writer hands each padding record's digests to
+ * pad_cb so that the caller extends them into its TPM in log order, and
+ * every replay then agrees with the TPM. Records longer than a page minus a
+ * padding record (about 3.9 KiB with three banks) are not protected. */
+#define HV_LOG_PAD_PCR 16           /* hvima's notes PCR (events.h) */
+#define HV_LOG_PAD_TAG 0x48560005u  /* an hvima tagged event */
+#define HV_LOG_PAD_TEXT "padding"
 struct hv_log_writer {
 	int fd;
 	unsigned algs; /* banks carried by every record, HV_ALG_BIT mask */
-	uint64_t events; /* records written, header included */
+	uint64_t events; /* records written, header and padding included */
+	uint64_t bytes;  /* size of the log: the end of the last whole record */
+	uint32_t page;   /* the kernel's page size */
+	/* Called after each padding record is written, with its PCR and
+	 * digests; NULL when there is no TPM to extend. */
+	void (*pad_cb)(void *ctx, uint32_t pcr, const struct hv_digests *d);
+	void *pad_ctx;
 };
 
-/* Create (truncate) path and write the Spec ID header for banks algs. */
+
+/* Create (replace) path with the Spec ID header for banks algs. The header
+ * is written to path.new, which is then renamed to path: path never holds
+ * an empty or partial header. */
 int hv_log_create(struct hv_log_writer *w, const char *path, unsigned algs, hv_why *why);
-/* Append one TCG_PCR_EVENT2. d must hold every bank of w->algs. */
+/* Append one TCG_PCR_EVENT2. d must hold every bank of w->algs; d NULL
+ * writes all-zero digests (for EV_NO_ACTION, which is never extended). On a
+ * failed write the file is cut back to its last whole record. */
 int hv_log_append(struct hv_log_writer *w, uint32_t pcr, uint32_t type, const struct hv_digests *d,
 		  const void *event, uint32_t event_size, hv_why *why);
 void hv_log_close(struct hv_log_writer *w);
@@ -67,6 +94,9 @@ struct hv_log_event {
 	uint32_t event_size;
 };
 
+/* True if ev is a padding record of the writer (see above). */
+int hv_log_is_padding(const struct hv_log_event *ev);
+
 typedef int (*hv_log_cb)(void *ctx, const struct hv_log_event *ev);
 
 /* Walk a whole log held in memory. Checks every length before use against
@@ -83,5 +113,27 @@ struct hv_log_replay {
 	uint64_t events;
 };
 int hv_log_replay(const uint8_t *buf, size_t len, struct hv_log_replay *r, hv_why *why);
+
+/* ---- Names and decoding (tcglog_event.c) ------------------------------
+ * The event data hvima writes is built by events.h; this reads any log's
+ * event data back for people and verifiers. */
+
+#define HV_LOG_MAX_PCR 23        /* PC Client PCRs are 0-23 */
+#define HV_LOG_MAX_DIGEST 64     /* largest TPMU_HA member (SHA-512) */
+
+/* "EV_SEPARATOR", ... or NULL for a type hvima has no name for. */
+const char *hv_log_type_name(uint32_t type);
+/* "sha1", "sha256", "sha384", "sha512", "sm3_256", ... or NULL. */
+const char *hv_log_alg_name(uint16_t alg_id);
+
+/* Decode an event's data into key/value pairs, in a fixed order per kind.
+ * Values are valid UTF-8 without control characters (each replaced by
+ * U+FFFD) and at most HV_LOG_MAX_VALUE bytes (longer ones end in "...").
+ * Never fails: data of a type hvima does not decode gives "data" (hex,
+ * first 64 bytes), and data that breaks its own format gives "malformed"
+ * saying where. Keys are listed in docs/cli.md. */
+#define HV_LOG_MAX_VALUE 1024
+typedef void (*hv_log_kv_cb)(void *ctx, const char *key, const char *value);
+void hv_log_decode(const struct hv_log_event *ev, hv_log_kv_cb cb, void *ctx);
 
 #endif

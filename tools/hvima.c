@@ -17,6 +17,8 @@ static const struct {
 	const char *summary;
 } cmds[] = {
 	{"digest", cmd_digest, "Authenticode and canonical digests of PE32, PE32+ and TE files"},
+	{"log", cmd_log, "print a TCG event log and the PCR values it replays to"},
+	{"run", cmd_run, "boot a guest under QEMU with the hvima plugin (tools/hvima-run)"},
 };
 
 static void usage(FILE *f)
