@@ -39,9 +39,12 @@ LIBCORE := $(O)/libhvcore.a
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/%.o)
 HVIMA := $(O)/hvima
+PLUGIN_SRCS := $(wildcard plugin/*.c)
+PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(O)/%.o)
+PLUGIN := $(O)/libhvima.so
 
 .PHONY: all check fuzz clean install help
-all: $(HVIMA)
+all: $(HVIMA) $(PLUGIN)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -55,6 +58,11 @@ $(HVIMA): $(TOOL_OBJS) $(LIBCORE)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(CRYPTO_LIBS)
 	@ln -sf $(abspath $@) $(BUILD)/hvima
 
+# The plugin: glue in plugin/, the core from lib/, one shared object.
+$(PLUGIN_OBJS): ALL_CFLAGS += $(GLIB_CFLAGS) -I$(QEMU_PLUGIN_INC) -fvisibility=hidden
+$(PLUGIN): $(PLUGIN_OBJS) $(LIB_OBJS)
+	$(CC) -shared $(ALL_LDFLAGS) $^ -o $@ $(GLIB_LIBS) $(CRYPTO_LIBS)
+
 CHECKS :=
 include $(wildcard tests/*/rules.mk)
 
@@ -66,6 +74,11 @@ check: all $(CHECKS)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(HVIMA) $(DESTDIR)$(PREFIX)/bin/hvima
+	install -d $(DESTDIR)$(PREFIX)/lib/hvima
+	install -m 0644 $(PLUGIN) $(DESTDIR)$(PREFIX)/lib/hvima/libhvima.so
+	install -d $(DESTDIR)$(PREFIX)/libexec/hvima $(DESTDIR)$(PREFIX)/share/hvima/ovmf
+	install -m 0755 tools/hvima-run $(DESTDIR)$(PREFIX)/libexec/hvima/hvima-run
+	install -m 0644 ovmf/*.conf $(DESTDIR)$(PREFIX)/share/hvima/ovmf/
 
 clean:
 	rm -rf $(BUILD)/rel $(BUILD)/san $(BUILD)/fuzz $(BUILD)/corpus $(BUILD)/hvima
@@ -73,4 +86,4 @@ clean:
 help:
 	@sed -n '2,11p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(PLUGIN_OBJS:.o=.d)
