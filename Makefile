@@ -1,6 +1,7 @@
 # hvima: top-level Makefile. Run ./configure first; it writes build/config.mk.
 #
 #   make            lib, tools (and the plugin once it exists)
+#   make demo       boot the bundled guest under the plugin, show what it measured
 #   make check      every test: unit, corpus (mingw-built and Debian PE files),
 #                   loaded-image digests, and each fuzzer for FUZZ_SECONDS
 #   make fuzz       only the fuzzers (FUZZ_SECONDS per target, default 60)
@@ -43,7 +44,7 @@ PLUGIN_SRCS := $(wildcard plugin/*.c)
 PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(O)/%.o)
 PLUGIN := $(O)/libhvima.so
 
-.PHONY: all check fuzz clean install help
+.PHONY: all check fuzz clean install help demo
 all: $(HVIMA) $(PLUGIN)
 
 $(O)/%.o: %.c
@@ -71,6 +72,10 @@ include $(wildcard tests/*/rules.mk)
 check: all $(CHECKS)
 	@sh tests/run-tests $(O) $(CHECK_RUNS)
 
+# The README's first command: boot the bundled guest under the plugin.
+demo: all $(GUEST_IMAGES)
+	@sh tools/demo $(O) $(GUESTS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(HVIMA) $(DESTDIR)$(PREFIX)/bin/hvima
@@ -84,6 +89,6 @@ clean:
 	rm -rf $(BUILD)/rel $(BUILD)/san $(BUILD)/fuzz $(BUILD)/corpus $(BUILD)/hvima
 
 help:
-	@sed -n '2,11p' Makefile
+	@sed -n '2,12p' Makefile
 
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(PLUGIN_OBJS:.o=.d)
