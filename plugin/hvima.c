@@ -22,8 +22,9 @@ struct hvp hvp;
 static void vcpu_recheck(unsigned int vcpu, void *udata)
 {
 	(void)udata;
-	qemu_plugin_u64_set(hvp.since_check, vcpu, 0);
 	g_mutex_lock(&hvp.lock);
+	hvp.insns_done += qemu_plugin_u64_get(hvp.since_check, vcpu);
+	qemu_plugin_u64_set(hvp.since_check, vcpu, 0);
 	recheck_all();
 	record_tpm_retry(false);
 	g_mutex_unlock(&hvp.lock);
@@ -40,9 +41,10 @@ static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	(void)id;
 	if (n == 0)
 		return;
-	qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, hvp.insns, n);
+	/* One inline add per executed block counts instructions for the
+	 * events and, through the conditional callback, for the recheck. */
+	qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, hvp.since_check, n);
 	if (hvp.recheck_insns) {
-		qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, hvp.since_check, n);
 		qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, vcpu_recheck, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_GE,
 							  hvp.since_check, hvp.recheck_insns, NULL);
 	}
@@ -220,7 +222,6 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	hvp.by_digest = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	hvp.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	hvp.sb = qemu_plugin_scoreboard_new(sizeof(struct vcpu_counts));
-	hvp.insns = qemu_plugin_scoreboard_u64_in_struct(hvp.sb, struct vcpu_counts, insns);
 	hvp.since_check = qemu_plugin_scoreboard_u64_in_struct(hvp.sb, struct vcpu_counts, since_check);
 	if (record_open(&err)) {
 		fprintf(stderr, "%s\n", err);

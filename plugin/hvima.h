@@ -76,7 +76,7 @@ struct hvp {
 	uint64_t firmware_max;
 
 	struct qemu_plugin_scoreboard *sb; /* per vCPU: struct vcpu_counts */
-	qemu_plugin_u64 insns, since_check;
+	qemu_plugin_u64 since_check; /* instructions since the last recheck */
 
 	GMutex lock;
 	struct hv_log_writer log;
@@ -95,11 +95,11 @@ struct hvp {
 	GByteArray *rbuf;
 	bool scrtm_done;
 	uint64_t fw_lo, fw_hi; /* firmware range measured as S-CRTM */
+	uint64_t insns_done; /* instructions counted before the last rechecks */
 	uint64_t n_images, n_malformed, n_violations, n_unattributed, n_again;
 };
 
 struct vcpu_counts {
-	uint64_t insns;
 	uint64_t since_check;
 };
 

@@ -33,7 +33,7 @@ const char *hexd(const struct hv_digests *d, enum hv_alg a, char *buf)
 
 uint64_t guest_insns(void)
 {
-	return qemu_plugin_u64_sum(hvp.insns);
+	return hvp.insns_done + qemu_plugin_u64_sum(hvp.since_check);
 }
 
 static const char *type_name(uint32_t t)
