@@ -214,7 +214,7 @@ static void recheck_range(struct image *img, uint32_t rva, uint32_t len, bool ra
 			bool same = raw ? (base != img->base0 || !memcmp(cur, img->snap + off, n))
 					: same_as_measured(img, base, off, cur, n);
 			if (!same)
-				violation(img, raw ? "modified-import-table" : "modified-read-only-data", base, off, 0, cur, n);
+				violation(img, raw ? "modified-import-table" : "modified-measured-bytes", base, off, 0, cur, n);
 		}
 		done += n;
 	}

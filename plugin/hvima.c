@@ -30,6 +30,22 @@ static void vcpu_recheck(unsigned int vcpu, void *udata)
 	g_mutex_unlock(&hvp.lock);
 }
 
+/* Without instruction counting, recheck when a vCPU goes idle, at most
+ * every recheck_ms of host time. */
+static void vcpu_idle(qemu_plugin_id_t id, unsigned int vcpu)
+{
+	int64_t now = g_get_monotonic_time();
+
+	(void)id, (void)vcpu;
+	g_mutex_lock(&hvp.lock);
+	if (now - hvp.last_recheck_us >= (int64_t)hvp.recheck_ms * 1000) {
+		hvp.last_recheck_us = now;
+		recheck_all();
+		record_tpm_retry(false);
+	}
+	g_mutex_unlock(&hvp.lock);
+}
+
 static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	static uint8_t bytes[8192];
@@ -43,8 +59,9 @@ static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		return;
 	/* One inline add per executed block counts instructions for the
 	 * events and, through the conditional callback, for the recheck. */
-	qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, hvp.since_check, n);
-	if (hvp.recheck_insns) {
+	if (hvp.count_insns)
+		qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, hvp.since_check, n);
+	if (hvp.count_insns && hvp.recheck_insns) {
 		qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, vcpu_recheck, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_GE,
 							  hvp.since_check, hvp.recheck_insns, NULL);
 	}
@@ -142,13 +159,17 @@ static bool parse_args(int argc, char **argv, bool *banks_given)
 			if (!parse_banks(val, &hvp.banks))
 				return false;
 			*banks_given = true;
-		} else if (!strcmp(k, "guard") || !strcmp(k, "unattributed")) {
+		} else if (!strcmp(k, "guard") || !strcmp(k, "unattributed") || !strcmp(k, "insns")) {
 			bool b;
 			if (!qemu_plugin_bool_parse(k, val, &b)) {
 				fprintf(stderr, "hvima: %s=%s: expected on or off\n", k, val);
 				return false;
 			}
-			*(!strcmp(k, "guard") ? &hvp.guard : &hvp.unattributed) = b;
+			*(!strcmp(k, "guard") ? &hvp.guard : !strcmp(k, "insns") ? &hvp.count_insns : &hvp.unattributed) = b;
+		} else if (!strcmp(k, "recheck_ms")) {
+			if (!parse_u64(k, val, 1, 3600000, &v))
+				return false;
+			hvp.recheck_ms = (uint32_t)v;
 		} else if (!strcmp(k, "recheck_insns")) {
 			if (!parse_u64(k, val, 0, UINT64_MAX / 2, &hvp.recheck_insns))
 				return false;
@@ -161,7 +182,7 @@ static bool parse_args(int argc, char **argv, bool *banks_given)
 				return false;
 		} else {
 			fprintf(stderr, "hvima: unknown argument '%s' (outdir, tpm, banks, guard, unattributed, "
-					"recheck_insns, scan_pages, firmware_max)\n",
+					"insns, recheck_insns, recheck_ms, scan_pages, firmware_max)\n",
 				k);
 			return false;
 		}
@@ -210,6 +231,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	}
 	hvp.banks = HV_ALG_BIT(HV_SHA256);
 	hvp.guard = hvp.unattributed = true;
+	hvp.recheck_ms = 1000;
 	hvp.recheck_insns = 2000000000ull;
 	hvp.scan_pages = 4096;
 	hvp.firmware_max = 16ull << 20;
@@ -232,6 +254,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		record_note("tpm-outage at-seq=0 reason=\"TPM at %s unreachable at start\"", hvp.tpm_addr);
 	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, vcpu_tb_trans);
+	if (!hvp.count_insns)
+		qemu_plugin_register_vcpu_idle_cb(id, vcpu_idle);
 	qemu_plugin_register_atexit_cb(id, plugin_exit, NULL);
 	return 0;
 }

@@ -71,7 +71,9 @@ struct hvp {
 	unsigned banks;
 	bool guard;
 	bool unattributed;
-	uint64_t recheck_insns;
+	bool count_insns;       /* count guest instructions (inline, per block) */
+	uint64_t recheck_insns; /* with count_insns: recheck every N instructions */
+	uint32_t recheck_ms;    /* without: recheck on vCPU idle, every N ms at most */
 	uint32_t scan_pages;
 	uint64_t firmware_max;
 
@@ -86,6 +88,7 @@ struct hvp {
 	bool tpm_down;
 	GArray *pending; /* struct pending: extends not yet done */
 	int64_t last_retry_us;
+	int64_t last_recheck_us;
 	uint64_t seq;
 
 	GHashTable *pages;     /* uint64_t page address -> struct page */

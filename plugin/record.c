@@ -33,6 +33,8 @@ const char *hexd(const struct hv_digests *d, enum hv_alg a, char *buf)
 
 uint64_t guest_insns(void)
 {
+	if (!hvp.count_insns)
+		return 0;
 	return hvp.insns_done + qemu_plugin_u64_sum(hvp.since_check);
 }
 
