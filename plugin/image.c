@@ -73,7 +73,6 @@ void scrtm_measure(void)
 	uint8_t h[48];
 	struct hv_digests d;
 	uint8_t ev[16];
-	char hex[2 * HV_DIGEST_MAX + 1];
 	g_autofree char *text = NULL, *json = NULL;
 	int n;
 
@@ -100,7 +99,6 @@ void scrtm_measure(void)
 			       ",\"insns\":%" PRIu64,
 			       lo, SCRTM_TOP - lo, guest_insns());
 	record(HV_PCR_FIRMWARE, EV_EFI_PLATFORM_FIRMWARE_BLOB, &d, ev, (uint32_t)n, text, json);
-	(void)hex;
 }
 
 static struct page *page_put(uint64_t page, enum page_kind kind, struct image *img, uint64_t base)
@@ -137,7 +135,7 @@ static void classify(struct image *img, uint64_t base, uint32_t *type)
 	}
 }
 
-static void record_image(struct image *img, uint32_t type, const char *again_of)
+static void record_image(struct image *img, uint32_t type)
 {
 	uint8_t ev[1024];
 	char hex[2 * HV_DIGEST_MAX + 1];
@@ -157,7 +155,6 @@ static void record_image(struct image *img, uint32_t type, const char *again_of)
 			       img->base0 - img->pe.rva_bias + img->pe.entry_rva, guest_insns(),
 			       hexd(&img->canon, HV_SHA256, hex), img->reason[0] ? ",\"reason\":\"" : "",
 			       img->reason[0] ? img->reason : "", img->reason[0] ? "\"" : "");
-	(void)again_of;
 	if (strcmp(img->status, "malformed") == 0) {
 		g_autofree char *t = g_strdup_printf("base=0x%" PRIx64 " reason=\"%s\"", img->base0, img->reason);
 		n = hv_ev_tagged_text(ev, sizeof(ev), HV_TAG_MALFORMED, t);
@@ -290,7 +287,7 @@ out:
 	if (strcmp(img->status, "measured"))
 		hvp.n_malformed++;
 	hvp.n_images++;
-	record_image(img, type, NULL);
+	record_image(img, type);
 	attribute(img, base);
 	return img;
 }
