@@ -30,6 +30,15 @@ static bool seen_before(const char *key)
 {
 	if (g_hash_table_contains(hvp.seen, key))
 		return true;
+	if (g_hash_table_size(hvp.seen) >= HVP_MAX_SEEN) {
+		/* Past the limit every further event would cost memory: one note
+		 * says the record is no longer complete. */
+		if (!hvp.seen_full)
+			record_note("event-limit reached=%u: further violations and unattributed pages are not recorded",
+				    HVP_MAX_SEEN);
+		hvp.seen_full = true;
+		return true;
+	}
 	g_hash_table_add(hvp.seen, g_strdup(key));
 	return false;
 }

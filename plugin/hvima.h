@@ -31,6 +31,11 @@
 
 #define HVP_PAGE UINT64_C(4096)
 #define HVP_PAGE_MASK (~(HVP_PAGE - 1))
+/* What a guest can make the plugin keep: images, bytes of their snapshots,
+ * distinct violation and unattributed-code events. */
+#define HVP_MAX_IMAGES 65536u
+#define HVP_SNAP_BUDGET (UINT64_C(2) << 30)
+#define HVP_MAX_SEEN (1u << 18)
 
 enum page_kind { PAGE_IMAGE, PAGE_NONE, PAGE_FIRMWARE };
 
@@ -98,6 +103,8 @@ struct hvp {
 	GByteArray *rbuf;
 	bool scrtm_done;
 	uint64_t fw_lo, fw_hi; /* firmware range measured as S-CRTM */
+	uint64_t snap_bytes; /* bytes of image snapshots kept */
+	bool seen_full;      /* HVP_MAX_SEEN reached: noted once */
 	uint64_t insns_done; /* instructions counted before the last rechecks */
 	uint64_t n_images, n_malformed, n_violations, n_unattributed, n_again;
 };

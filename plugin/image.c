@@ -230,17 +230,27 @@ static struct image *measure(uint64_t base, const struct hv_pe *hdr)
 	img->span = hdr->size_of_image - hdr->rva_bias;
 	img->status = "measured";
 	img->iat = g_array_new(FALSE, FALSE, sizeof(uint32_t[2]));
-	img->snap = g_try_malloc0(img->span);
-	img->missing = g_try_malloc0((img->span + HVP_PAGE - 1) / HVP_PAGE);
 	g_ptr_array_add(hvp.images, img);
 	img->pe = *hdr;
 	img->pe.sections = NULL;
 	classify(img, base, &type);
+	/* A guest can forge headers at will: bound what it can make us keep. */
+	if (hvp.snap_bytes + img->span > HVP_SNAP_BUDGET || hvp.images->len > HVP_MAX_IMAGES) {
+		img->status = "malformed";
+		snprintf(img->reason, sizeof(img->reason), "over the plugin's budget (%u images, 0x%" PRIx64 " bytes kept)",
+			 hvp.images->len, hvp.snap_bytes);
+		img->span = img->span < HVP_PAGE ? img->span : (uint32_t)HVP_PAGE; /* attribute one page only */
+		goto out;
+	}
+	img->snap = g_try_malloc0(img->span);
+	img->missing = g_try_malloc0((img->span + HVP_PAGE - 1) / HVP_PAGE);
 	if (!img->snap || !img->missing) {
 		img->status = "malformed";
 		snprintf(img->reason, sizeof(img->reason), "no memory for an image of 0x%x bytes", img->span);
+		img->span = img->span < HVP_PAGE ? img->span : (uint32_t)HVP_PAGE;
 		goto out;
 	}
+	hvp.snap_bytes += img->span;
 	snapshot(img);
 	if (hv_pe_parse(&img->pe, img->snap, img->span, HV_LAYOUT_LOADED, &why)) {
 		img->pe = *hdr;
@@ -272,6 +282,7 @@ static struct image *measure(uint64_t base, const struct hv_pe *hdr)
 		record_note("image-again id=%u name=%s first-base=0x%" PRIx64 " base=0x%" PRIx64, prev->id, prev->name,
 			    prev->base0, base);
 		g_ptr_array_remove_index(hvp.images, hvp.images->len - 1);
+		hvp.snap_bytes -= img->span;
 		hv_canon_sites_free(&img->sites);
 		hv_pe_free(&img->pe);
 		g_free(img->snap);
