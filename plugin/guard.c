@@ -190,10 +190,9 @@ void unattributed_block(struct page *pg, uint64_t pc)
 		if (!read_guest(page + a, buf + a, 512))
 			memset(buf + a, 0, 512);
 	sha256_hex(buf, sizeof(buf), hex);
-	if (pg->have_content && !memcmp(pg->content, hex, 32))
+	if (!strcmp(pg->content, hex))
 		return;
-	memcpy(pg->content, hex, 32);
-	pg->have_content = true;
+	strcpy(pg->content, hex);
 	key = g_strdup_printf("u/%s", hex);
 	if (seen_before(key))
 		return;

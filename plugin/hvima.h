@@ -65,8 +65,7 @@ struct page {
 	struct image *img;
 	uint64_t base;   /* image base in this mapping */
 	uint64_t haddr;  /* host address of the page, 0 = not known yet */
-	uint8_t content[32]; /* PAGE_NONE: sha256 of the content last recorded */
-	bool have_content;
+	char content[65]; /* PAGE_NONE: sha256 (hex) of the content last recorded */
 };
 
 struct hvp {
@@ -118,8 +117,9 @@ extern struct hvp hvp;
 /* record.c */
 int record_open(char **err);
 void record_close(void);
-/* One event: log, extend (unless EV_NO_ACTION), text line, JSON object
- * (without braces; seq, pcr and type are added). d NULL: the digest of data. */
+/* One event: log, extend, text line, JSON object (without braces; seq,
+ * pcr and type are added). d NULL: the digest of data. hvima writes no
+ * EV_NO_ACTION record (events.h). */
 void record(uint32_t pcr, uint32_t type, const struct hv_digests *d, const void *data, uint32_t size,
 	    const char *text, const char *json);
 void record_note(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -141,6 +141,7 @@ static void record_image(struct image *img, uint32_t type)
 	char hex[2 * HV_DIGEST_MAX + 1];
 	g_autofree char *text = NULL, *json = NULL;
 	g_autofree char *ename = g_strescape(img->name, NULL);
+	g_autofree char *ereason = g_strescape(img->reason, NULL);
 	int n;
 
 	text = g_strdup_printf("%s base=0x%" PRIx64 " size=0x%x class=%s status=%s%s%s", img->name[0] ? img->name : "-",
@@ -154,7 +155,7 @@ static void record_image(struct image *img, uint32_t type)
 			       hv_pe_machine_str(img->pe.machine), img->pe.subsystem, img->base0, img->span,
 			       img->base0 - img->pe.rva_bias + img->pe.entry_rva, guest_insns(),
 			       hexd(&img->canon, HV_SHA256, hex), img->reason[0] ? ",\"reason\":\"" : "",
-			       img->reason[0] ? img->reason : "", img->reason[0] ? "\"" : "");
+			       ereason, img->reason[0] ? "\"" : "");
 	if (strcmp(img->status, "malformed") == 0) {
 		g_autofree char *t = g_strdup_printf("base=0x%" PRIx64 " reason=\"%s\"", img->base0, img->reason);
 		n = hv_ev_tagged_text(ev, sizeof(ev), HV_TAG_MALFORMED, t);
@@ -315,13 +316,16 @@ static bool try_header(uint64_t addr, uint64_t pc, struct hv_pe *pe)
 	if (!read_guest(addr, hdr, len))
 		return false;
 	rc = hv_pe_parse(pe, hdr, len, HV_LAYOUT_LOADED, &why);
-	if (rc == HV_E_TRUNCATED && hv_rd_has(&(struct hv_rd){hdr, len}, 0x3c, 4)) {
+	if (rc == HV_E_TRUNCATED && len >= 0x40) {
 		/* Headers longer than the rest of the page: read what they say. */
 		uint32_t want = 0;
+		struct hv_rd r = {hdr, len};
 		if (hdr[0] == 'M') {
 			uint32_t lfanew = hv_le32(hdr + 0x3c);
-			if (lfanew < len - 64)
-				want = hv_le32(hdr + lfanew + 24 + 60);
+			/* SizeOfHeaders: optional header offset 60, after the 24-byte
+			 * signature and COFF header; read only if this page has it. */
+			if (!hv_rd_u32(&r, (uint64_t)lfanew + 24 + 60, &want))
+				return false;
 		} else {
 			want = HV_TE_HDR_SIZE + (uint32_t)hdr[4] * HV_SECTION_HDR_SIZE;
 		}

@@ -41,7 +41,6 @@ uint64_t guest_insns(void)
 static const char *type_name(uint32_t t)
 {
 	switch (t) {
-	case EV_NO_ACTION: return "EV_NO_ACTION";
 	case EV_SEPARATOR: return "EV_SEPARATOR";
 	case EV_EVENT_TAG: return "EV_EVENT_TAG";
 	case EV_S_CRTM_VERSION: return "EV_S_CRTM_VERSION";
@@ -182,21 +181,16 @@ void record(uint32_t pcr, uint32_t type, const struct hv_digests *d, const void 
 	char hex[2 * HV_DIGEST_MAX + 1];
 	struct hv_mh h;
 
-	if (!d && type != EV_NO_ACTION) {
+	if (!d) {
 		if (hv_mh_init(&h, hvp.banks) || hv_mh_update(&h, data, size) || hv_mh_final(&h, &own)) {
 			qemu_plugin_outs("hvima: digest library failure; event not recorded\n");
 			return;
 		}
 		d = &own;
-	} else if (type == EV_NO_ACTION) {
-		memset(&own, 0, sizeof(own));
-		own.mask = hvp.banks;
-		d = &own;
 	}
 	hvp.seq++;
 	log_append(pcr, type, d, data, size);
-	if (type != EV_NO_ACTION)
-		extend(pcr, d);
+	extend(pcr, d);
 	if (hvp.list) {
 		fprintf(hvp.list, "%2u %s sha256:%s %s\n", pcr, type_name(type), hexd(d, HV_SHA256, hex), text);
 		fflush(hvp.list);
