@@ -55,7 +55,7 @@ static void sha256_hex(const uint8_t *p, size_t n, char *hex)
 }
 
 static void violation(struct image *img, const char *kind, uint64_t base, uint64_t off, uint64_t pc,
-		      const uint8_t *bytes, size_t len)
+		      const uint8_t *bytes, size_t len, const char *extra_text, const char *extra_json)
 {
 	char hex[65], ih[2 * HV_DIGEST_MAX + 1];
 	uint8_t ev[1024];
@@ -69,13 +69,13 @@ static void violation(struct image *img, const char *kind, uint64_t base, uint64
 		return;
 	hvp.n_violations++;
 	text = g_strdup_printf("kind=%s image=%s image-id=%u image-sha256=%s base=0x%" PRIx64 " offset=0x%" PRIx64
-			       " pc=0x%" PRIx64 " length=%zu sha256=%s",
+			       " pc=0x%" PRIx64 " length=%zu sha256=%s%s",
 			       kind, img->name[0] ? img->name : "-", img->id, hexd(&img->canon, HV_SHA256, ih), base, off, pc,
-			       len, hex);
+			       len, hex, extra_text ? extra_text : "");
 	json = g_strdup_printf("\"event\":\"violation\",\"kind\":\"%s\",\"image\":\"%s\",\"image_id\":%u,"
 			       "\"base\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"pc\":\"0x%" PRIx64 "\","
-			       "\"length\":%zu,\"bytes_sha256\":\"%s\",\"insns\":%" PRIu64,
-			       kind, ename, img->id, base, off, pc, len, hex, guest_insns());
+			       "\"length\":%zu,\"bytes_sha256\":\"%s\",\"insns\":%" PRIu64 "%s",
+			       kind, ename, img->id, base, off, pc, len, hex, guest_insns(), extra_json ? extra_json : "");
 	n = hv_ev_tagged_text(ev, sizeof(ev), HV_TAG_VIOLATION, text);
 	record(HV_PCR_VIOLATIONS, EV_EVENT_TAG, NULL, ev, n > 0 ? (uint32_t)n : 0, text, json);
 }
@@ -169,10 +169,10 @@ void guard_block(struct page *pg, uint64_t pc, const uint8_t *bytes, size_t len)
 			return;
 	}
 	if (!covered(&img->pe, off + img->pe.rva_bias, len)) {
-		violation(img, "outside-measured-bytes", base, off, pc, bytes, len);
+		violation(img, "outside-measured-bytes", base, off, pc, bytes, len, NULL, NULL);
 		return;
 	}
-	violation(img, "modified-code", base, off, pc, bytes, len);
+	violation(img, "modified-code", base, off, pc, bytes, len, NULL, NULL);
 }
 
 void unattributed_block(struct page *pg, uint64_t pc)
@@ -205,6 +205,41 @@ void unattributed_block(struct page *pg, uint64_t pc)
 	record(HV_PCR_UNATTRIBUTED, EV_EVENT_TAG, NULL, ev, n > 0 ? (uint32_t)n : 0, text, json);
 }
 
+/* Where an address points: "IMAGE+0xOFF", or "none" (no measured image). */
+static void describe_target(uint64_t v, char *out, size_t n)
+{
+	for (guint i = 0; i < hvp.images->len; i++) {
+		const struct image *t = g_ptr_array_index(hvp.images, i);
+		if (!t->gone && v >= t->cur_base && v - t->cur_base < t->span) {
+			snprintf(out, n, "%s+0x%" PRIx64, t->name[0] ? t->name : "-", v - t->cur_base);
+			return;
+		}
+	}
+	snprintf(out, n, "none");
+}
+
+/* An import address table changed after binding (an IAT hook): name the
+ * first changed slot, its new value and what that value points into. */
+static void import_violation(struct image *img, uint64_t base, uint64_t off, const uint8_t *cur, size_t n)
+{
+	size_t w = img->pe.kind == HV_PE32PLUS ? 8 : 4, k = 0;
+	uint64_t v;
+	char where[HV_CAP_NAME + 24];
+	g_autofree char *text = NULL, *json = NULL, *ewhere = NULL;
+
+	while (k + w <= n && !memcmp(cur + k, img->snap + off + k, w))
+		k += w;
+	if (k + w > n)
+		k = 0;
+	v = w == 8 ? hv_le64(cur + k) : hv_le32(cur + k);
+	describe_target(v, where, sizeof(where));
+	ewhere = g_strescape(where, NULL);
+	text = g_strdup_printf(" slot=0x%" PRIx64 " value=0x%" PRIx64 " target=%s", base + off + k, v, where);
+	json = g_strdup_printf(",\"slot\":\"0x%" PRIx64 "\",\"value\":\"0x%" PRIx64 "\",\"target\":\"%s\"",
+			       base + off + k, v, ewhere);
+	violation(img, "modified-import-table", base, off, 0, cur, n, text, json);
+}
+
 /* Compare [rva, rva + len) of img at its current base; raw when raw is
  * set (import address tables: masked in the digest, fixed after binding). */
 static void recheck_range(struct image *img, uint32_t rva, uint32_t len, bool raw)
@@ -221,8 +256,10 @@ static void recheck_range(struct image *img, uint32_t rva, uint32_t len, bool ra
 		    read_guest(base + off, cur, n)) {
 			bool same = raw ? (base != img->base0 || !memcmp(cur, img->snap + off, n))
 					: same_as_measured(img, base, off, cur, n);
-			if (!same)
-				violation(img, raw ? "modified-import-table" : "modified-measured-bytes", base, off, 0, cur, n);
+			if (!same && raw)
+				import_violation(img, base, off, cur, n);
+			else if (!same)
+				violation(img, "modified-measured-bytes", base, off, 0, cur, n, NULL, NULL);
 		}
 		done += n;
 	}
@@ -266,8 +303,11 @@ void recheck_all(void)
 			}
 		}
 		recheck_range(img, pe->rva_bias, pe->size_of_headers, false);
+		/* Discardable sections (INIT, .reloc) are freed after the entry
+		 * point returns and their memory reused: code run from them is
+		 * still compared when it is translated. */
 		for (uint32_t s = 0; s < pe->nsections; s++)
-			if (!(pe->sections[s].characteristics & HV_SCN_MEM_WRITE))
+			if (!(pe->sections[s].characteristics & (HV_SCN_MEM_WRITE | HV_SCN_MEM_DISCARDABLE)))
 				recheck_range(img, pe->sections[s].virtual_address, hv_pe_section_copied(&pe->sections[s]),
 					      false);
 		for (guint k = 0; k < img->iat->len; k++) {
@@ -275,4 +315,33 @@ void recheck_all(void)
 			recheck_range(img, r[0], r[1], true);
 		}
 	}
+}
+
+/* True if img, measured elsewhere, is now at base: headers and every
+ * read-only, non-discardable section compare equal after normalization
+ * (a runtime driver after SetVirtualAddressMap: its writable data has
+ * changed since it was measured, so its digest differs). */
+bool same_image_at(struct image *img, uint64_t base)
+{
+	static uint8_t cur[MAX_BLOCK];
+	const struct hv_pe *pe = &img->pe;
+	bool any = false;
+
+	if (!image_headers_intact(img, base))
+		return false;
+	for (uint32_t s = 0; s < pe->nsections; s++) {
+		const struct hv_pe_section *sec = &pe->sections[s];
+		uint32_t len = hv_pe_section_copied(sec);
+		if (sec->characteristics & (HV_SCN_MEM_WRITE | HV_SCN_MEM_DISCARDABLE))
+			continue;
+		for (uint32_t done = 0; done < len;) {
+			uint32_t n = len - done < MAX_BLOCK ? len - done : MAX_BLOCK;
+			uint64_t off = (uint64_t)sec->virtual_address + done - pe->rva_bias;
+			if (off + n > img->span || img->missing[off / HVP_PAGE] || !read_guest(base + off, cur, n) ||
+			    !same_as_measured(img, base, off, cur, n))
+				return false;
+			done += n, any = true;
+		}
+	}
+	return any;
 }

@@ -142,5 +142,6 @@ bool read_guest(uint64_t addr, void *dst, size_t len);
 void guard_block(struct page *pg, uint64_t pc, const uint8_t *bytes, size_t len);
 void unattributed_block(struct page *pg, uint64_t pc);
 void recheck_all(void);
+bool same_image_at(struct image *img, uint64_t base);
 
 #endif

@@ -218,6 +218,52 @@ static int on_iat(void *ctx, const struct hv_pe_import *imp)
 	return 0;
 }
 
+/* A measured image that is the same as img (same size and headers, same
+ * read-only sections), found at another address. */
+static struct image *moved_image(const struct image *img, uint64_t base)
+{
+	for (guint i = 0; i + 1 < hvp.images->len; i++) {
+		struct image *x = g_ptr_array_index(hvp.images, i);
+		if (x->gone || !x->parsed || x->cur_base == base || x->span != img->span || x->pe.kind != img->pe.kind ||
+		    x->pe.size_of_headers != img->pe.size_of_headers || strcmp(x->status, "measured"))
+			continue;
+		if (same_image_at(x, base))
+			return x;
+	}
+	return NULL;
+}
+
+/* RVA where the trailing run of discardable sections (INIT, .reloc)
+ * starts; SizeOfImage when there is none. */
+static uint64_t discardable_tail(const struct image *x)
+{
+	uint64_t tail = x->pe.size_of_image;
+	for (uint32_t s = x->pe.nsections; s-- > 0;) {
+		if (!(x->pe.sections[s].characteristics & HV_SCN_MEM_DISCARDABLE))
+			break;
+		tail = x->pe.sections[s].virtual_address;
+	}
+	return tail;
+}
+
+/* A new image placed in the freed discardable tail of a measured one (a
+ * Windows kernel reuses a driver's INIT and .reloc pages after its
+ * DriverEntry): the older image ends where the new one starts. */
+static void truncate_overlapped(const struct image *img, uint64_t base)
+{
+	for (guint i = 0; i < hvp.images->len; i++) {
+		struct image *x = g_ptr_array_index(hvp.images, i);
+		uint64_t b = x->cur_base;
+		if (x == img || x->gone || !x->parsed || base <= b || base - b >= x->span)
+			continue;
+		if (base - b + x->pe.rva_bias < discardable_tail(x))
+			continue; /* not in a discardable tail: left to the guard */
+		record_note("image-truncated id=%u name=%s base=0x%" PRIx64 " size=0x%" PRIx64 " by-id=%u", x->id,
+			    x->name[0] ? x->name : "-", b, base - b, img->id);
+		x->span = (uint32_t)(base - b);
+	}
+}
+
 static struct image *measure(uint64_t base, const struct hv_pe *hdr)
 {
 	struct image *img = g_new0(struct image, 1);
@@ -276,12 +322,22 @@ static struct image *measure(uint64_t base, const struct hv_pe *hdr)
 		snprintf(img->reason, sizeof(img->reason), "page at RVA 0x%x not readable at first execution", first);
 	}
 	prev = g_hash_table_lookup(hvp.by_digest, hexd(&img->canon, HV_SHA256, hex));
+	if (!prev && !strcmp(img->status, "measured") && (prev = moved_image(img, base))) {
+		/* A measured image at another address, its writable data changed
+		 * since (SetVirtualAddressMap moves runtime drivers): the same
+		 * image, not a new one. */
+		hvp.n_again++;
+		record_note("image-moved id=%u name=%s first-base=0x%" PRIx64 " base=0x%" PRIx64, prev->id,
+			    prev->name[0] ? prev->name : "-", prev->base0, base);
+		goto forget;
+	}
 	if (prev && !strcmp(img->status, "measured")) {
 		/* Seen before: same bytes, possibly another base. Attribute to the
 		 * first measurement; note it without extending again. */
 		hvp.n_again++;
 		record_note("image-again id=%u name=%s first-base=0x%" PRIx64 " base=0x%" PRIx64, prev->id, prev->name,
 			    prev->base0, base);
+forget:
 		g_ptr_array_remove_index(hvp.images, hvp.images->len - 1);
 		hvp.snap_bytes -= img->span;
 		hv_canon_sites_free(&img->sites);
@@ -300,6 +356,7 @@ out:
 		hvp.n_malformed++;
 	hvp.n_images++;
 	record_image(img, type);
+	truncate_overlapped(img, base);
 	attribute(img, base);
 	return img;
 }
