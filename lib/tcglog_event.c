@@ -470,6 +470,7 @@ static const char *tag_name(uint32_t id)
 	case HV_TAG_UNATTRIBUTED: return "hvima-unattributed";
 	case HV_TAG_MALFORMED: return "hvima-malformed";
 	case HV_TAG_NOTE: return "hvima-note";
+	case HV_LOG_PAD_TAG: return "hvima-padding";
 	default: return NULL;
 	}
 }
@@ -501,6 +502,13 @@ static void dec_tagged(struct dec *d, const struct hv_rd *r)
 	case HV_TAG_NOTE:
 		v_reset(&d->v);
 		good = v_utf8(&d->v, data.p, data.len);
+		kv(d, "text");
+		if (!good)
+			kv_fmt(d, "malformed", "the text is not UTF-8");
+		break;
+	case HV_LOG_PAD_TAG: /* "padding" and zeros up to the page end */
+		v_reset(&d->v);
+		good = v_utf8(&d->v, data.p, strnlen((const char *)data.p, data.len));
 		kv(d, "text");
 		if (!good)
 			kv_fmt(d, "malformed", "the text is not UTF-8");
