@@ -37,6 +37,8 @@ $(GUESTS)/hvtest.snakeoil.efi: $(GUESTS)/hvtest.efi
 $(GUESTS)/esp-snakeoil.img: $(GUESTS)/hvtest.snakeoil.efi $(GUESTS)/mode-clean.txt tests/guests/mkesp
 	sh tests/guests/mkesp $@ $<:/EFI/BOOT/BOOTX64.EFI $(GUESTS)/mode-clean.txt:/hvima/mode.txt
 
+include tests/guests/ntboot/rules.mk
+
 GUEST_IMAGES := $(GUESTS)/hvtest.efi $(GUESTS)/esp-clean.img $(GUESTS)/esp-tamper.img \
 	$(GUESTS)/esp-snakeoil.img
 CHECKS += $(GUEST_IMAGES)
