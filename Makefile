@@ -73,7 +73,7 @@ check: all $(CHECKS)
 	@sh tests/run-tests $(O) $(CHECK_RUNS)
 
 # The README's first command: boot the bundled guest under the plugin.
-demo: all $(GUEST_IMAGES)
+demo: all $(GUEST_IMAGES) $(NT_IMAGES)
 	@sh tools/demo $(O) $(GUESTS)
 
 install: all
