@@ -12,7 +12,8 @@
  *  4. loads the images there by the Windows rules (ldr.c): headers and
  *     sections, base relocations, imports bound against the kernel's and
  *     other drivers' export tables, /GS cookie and CFG check pointer;
- *  5. saves the firmware's TCG event log to \ntboot\guestlog.bin;
+ *  5. saves the firmware's TCG event log to \hvima\guestlog.bin (where
+ *     hvima run picks it up);
  *  6. exits boot services, maps the firmware's runtime regions high,
  *     switches CR3, calls SetVirtualAddressMap, and enters the kernel on a
  *     stack of its own with the loader block (nt.h).
@@ -235,7 +236,7 @@ static void save_guest_log(EFI_FILE_HANDLE root)
 	EFI_STATUS s = efi_guest_log(&log, &len, &truncated);
 
 	if (!EFI_ERROR(s))
-		s = efi_write_file(root, L"\\ntboot", L"guestlog.bin", log, len);
+		s = efi_write_file(root, L"\\hvima", L"guestlog.bin", log, len);
 	if (EFI_ERROR(s))
 		die16(L"saving the firmware's event log", s);
 	puts16(L"winload: guest log saved\r\n");
