@@ -5,6 +5,7 @@
  *
  *   -plugin libhvima.so,outdir=DIR[,tpm=tcp:HOST:PORT][,banks=sha256,...]
  *           [,guard=on][,unattributed=on][,recheck_insns=N][,scan_pages=N]
+ *           [,channel=PORT|off][,sender=SHA256]... (channel.c, docs/channel.md)
  *
  * Skeleton as in QEMU's own plugins: state, callbacks, install last. All
  * plugin state is behind one mutex (hvima.h); the per-vCPU instruction
