@@ -60,11 +60,18 @@ void channel_vcpu_init(unsigned int vcpu)
 	g_mutex_unlock(&hvp.lock);
 }
 
+/* Called outside the lock on every port write of the guest: one buffer
+ * per vCPU thread, emptied before each read (the API appends to it). */
 static uint64_t read_reg(struct qemu_plugin_register *r)
 {
-	g_autoptr(GByteArray) b = g_byte_array_new();
+	static __thread GByteArray *b;
 	uint64_t v = 0;
-	int n = r ? qemu_plugin_read_register(r, b) : -1;
+	int n;
+
+	if (!b)
+		b = g_byte_array_new();
+	g_byte_array_set_size(b, 0);
+	n = r ? qemu_plugin_read_register(r, b) : -1;
 
 	for (int i = 0; i < n && i < 8; i++)
 		v |= (uint64_t)b->data[i] << (8 * i);
