@@ -66,6 +66,7 @@ $(PLUGIN): $(PLUGIN_OBJS) $(LIB_OBJS)
 
 CHECKS :=
 include $(wildcard tests/*/rules.mk)
+include minifilter/rules.mk
 
 # Every test program speaks TAP; tests/run-tests summarizes and fails on any
 # failure, and in CI (CI=true) on any skip.

@@ -34,6 +34,8 @@
  * (Debian 12 has 5.4) extends EV_NO_ACTION records when it replays a log,
  * so hvima writes no EV_NO_ACTION record after the Spec ID header. */
 #define HV_TAG_NOTE 0x48560004u
+/* A file measurement reported over the channel (PCR 10, docs/channel.md). */
+#define HV_TAG_FILE 0x48560006u
 /* Windows SIPA (go-attestation, Windows "SIPA" event types). */
 #define HV_SIPA_LOADEDMODULE_AGGREGATION 0x40010003u
 #define HV_SIPA_FILEPATH 0x00070001u

@@ -471,8 +471,48 @@ static const char *tag_name(uint32_t id)
 	case HV_TAG_MALFORMED: return "hvima-malformed";
 	case HV_TAG_NOTE: return "hvima-note";
 	case HV_LOG_PAD_TAG: return "hvima-padding";
+	case HV_TAG_FILE: return "hvima-file";
 	default: return NULL;
 	}
+}
+
+/* hvima's file event (docs/channel.md): three IMA-ng style fields, each a
+ * u32 length and its bytes: "sha256:\0" + digest, the path and the context,
+ * both NUL-terminated. */
+static void dec_file(struct dec *d, const struct hv_rd *r)
+{
+	static const char *const keys[] = {"file_sha256", "path", "context"};
+	uint64_t off = 0;
+
+	for (int i = 0; i < 3; i++) {
+		uint32_t len;
+		const uint8_t *p;
+		if (!hv_rd_u32(r, off, &len) || !(p = hv_rd_ptr(r, off + 4, len))) {
+			kv_fmt(d, "malformed", "file event field %d at 0x%" PRIx64 " runs past the data", i + 1, off);
+			return;
+		}
+		if (i == 0) {
+			if (len != 40 || memcmp(p, "sha256:", 8)) {
+				kv_fmt(d, "malformed", "file event digest field is not sha256: and 32 bytes");
+				return;
+			}
+			kv_hex(d, keys[0], p + 8, 32, 32);
+		} else {
+			if (len == 0 || p[len - 1] != 0) {
+				kv_fmt(d, "malformed", "file event %s is not NUL-terminated", keys[i]);
+				return;
+			}
+			v_reset(&d->v);
+			if (!v_utf8(&d->v, p, len - 1)) {
+				kv_fmt(d, "malformed", "file event %s is not UTF-8", keys[i]);
+				return;
+			}
+			kv(d, keys[i]);
+		}
+		off += 4 + (uint64_t)len;
+	}
+	if (off != r->len)
+		kv_fmt(d, "malformed", "0x%" PRIx64 " bytes after the file event fields", (uint64_t)r->len - off);
 }
 
 static void dec_tagged(struct dec *d, const struct hv_rd *r)
@@ -495,6 +535,9 @@ static void dec_tagged(struct dec *d, const struct hv_rd *r)
 	switch (id) {
 	case HV_SIPA_LOADEDMODULE_AGGREGATION:
 		dec_sipa_module(d, &data);
+		break;
+	case HV_TAG_FILE:
+		dec_file(d, &data);
 		break;
 	case HV_TAG_VIOLATION:
 	case HV_TAG_UNATTRIBUTED:

@@ -26,7 +26,7 @@
 
 #define MAX_BLOCK 8192
 
-static bool seen_before(const char *key)
+bool seen_before(const char *key)
 {
 	if (g_hash_table_contains(hvp.seen, key))
 		return true;
@@ -68,6 +68,7 @@ static void violation(struct image *img, const char *kind, uint64_t base, uint64
 	if (seen_before(key))
 		return;
 	hvp.n_violations++;
+	img->violated = true;
 	text = g_strdup_printf("kind=%s image=%s image-id=%u image-sha256=%s base=0x%" PRIx64 " offset=0x%" PRIx64
 			       " pc=0x%" PRIx64 " length=%zu sha256=%s%s",
 			       kind, img->name[0] ? img->name : "-", img->id, hexd(&img->canon, HV_SHA256, ih), base, off, pc,

@@ -5,6 +5,7 @@
  *
  *   -plugin libhvima.so,outdir=DIR[,tpm=tcp:HOST:PORT][,banks=sha256,...]
  *           [,guard=on][,unattributed=on][,recheck_insns=N][,scan_pages=N]
+ *           [,channel=PORT|off][,sender=SHA256]... (channel.c, docs/channel.md)
  *
  * Skeleton as in QEMU's own plugins: state, callbacks, install last. All
  * plugin state is behind one mutex (hvima.h); the per-vCPU instruction
@@ -59,7 +60,8 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 {
 	g_autoptr(GArray) regs = qemu_plugin_get_registers();
 
-	(void)id, (void)vcpu;
+	(void)id;
+	channel_vcpu_init(vcpu);
 	for (guint i = 0; regs && i < regs->len; i++) {
 		qemu_plugin_reg_descriptor *r = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
 		if (!strcmp(r->name, "rax") || !strcmp(r->name, "eax"))
@@ -140,6 +142,7 @@ static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	} else if (pg->kind == PAGE_NONE) {
 		unattributed_block(pg, pc);
 	}
+	channel_tb_trans(tb);
 	g_mutex_unlock(&hvp.lock);
 }
 
@@ -153,9 +156,9 @@ static void plugin_exit(qemu_plugin_id_t id, void *p)
 	if (hvp.tpm_down)
 		record_note("tpm-unreachable-at-exit pending=%u", hvp.pending->len);
 	sum = g_strdup_printf("hvima: %" PRIu64 " images (%" PRIu64 " malformed or incomplete, %" PRIu64
-			      " seen again), %" PRIu64 " violations, %" PRIu64 " unattributed code pages, %" PRIu64
+			      " seen again), %" PRIu64 " violations, %" PRIu64 " unattributed code pages, %" PRIu64 " channel records, %" PRIu64
 			      " events, %" PRIu64 " guest instructions\n",
-			      hvp.n_images, hvp.n_malformed, hvp.n_again, hvp.n_violations, hvp.n_unattributed, hvp.seq,
+			      hvp.n_images, hvp.n_malformed, hvp.n_again, hvp.n_violations, hvp.n_unattributed, hvp.n_files, hvp.seq,
 			      guest_insns());
 	qemu_plugin_outs(sum);
 	record_close();
@@ -230,12 +233,25 @@ static bool parse_args(int argc, char **argv, bool *banks_given)
 			if (!parse_u64(k, val, 1, 65536, &v))
 				return false;
 			hvp.scan_pages = (uint32_t)v;
+		} else if (!strcmp(k, "channel")) {
+			if (!strcmp(val, "off"))
+				hvp.chan_port = 0;
+			else if (!parse_u64(k, val, 1, 0xffff, &v))
+				return false;
+			else
+				hvp.chan_port = (uint32_t)v;
+		} else if (!strcmp(k, "sender")) {
+			if (strlen(val) != 64 || strspn(val, "0123456789abcdefABCDEF") != 64) {
+				fprintf(stderr, "hvima: sender=%s: expected a SHA-256 in 64 hex digits\n", val);
+				return false;
+			}
+			g_ptr_array_add(hvp.senders, g_ascii_strdown(val, -1));
 		} else if (!strcmp(k, "firmware_max")) {
 			if (!parse_u64(k, val, HVP_PAGE, 256ull << 20, &hvp.firmware_max))
 				return false;
 		} else {
 			fprintf(stderr, "hvima: unknown argument '%s' (outdir, tpm, banks, guard, unattributed, "
-					"insns, recheck_insns, recheck_ms, scan_pages, firmware_max)\n",
+					"insns, recheck_insns, recheck_ms, scan_pages, firmware_max, channel, sender)\n",
 				k);
 			return false;
 		}
@@ -288,6 +304,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	hvp.recheck_insns = 2000000000ull;
 	hvp.scan_pages = 4096;
 	hvp.firmware_max = 16ull << 20;
+	hvp.chan_port = 0x4e8;
+	hvp.senders = g_ptr_array_new_with_free_func(g_free);
 	if (!parse_args(argc, argv, &banks_given) || !setup_tpm(banks_given))
 		return -1;
 	g_mutex_init(&hvp.lock);

@@ -6,6 +6,7 @@
  *   image.c    finding images behind translated blocks, measuring them
  *   guard.c    comparing retranslated code and read-only data with what was
  *              measured; unattributed code
+ *   channel.c  the minifilter's channel: port writes, trusted senders, PCR 10
  *
  * Locking rule: every field of struct hvp below `lock` is read and written
  * with `lock` held. Callbacks take it once at their start; nothing else in
@@ -58,6 +59,7 @@ struct image {
 	bool gone;           /* unloaded: its memory now holds something else */
 	char reason[200];
 	GArray *iat;         /* struct {uint32_t rva, len} of import address tables */
+	bool violated;       /* a violation was recorded for it (channel.c trusts it no more) */
 };
 
 struct page {
@@ -80,6 +82,8 @@ struct hvp {
 	uint32_t recheck_ms;    /* without: recheck on vCPU idle, every N ms at most */
 	uint32_t scan_pages;
 	uint64_t firmware_max;
+	uint32_t chan_port;     /* the channel's I/O port, 0: off (channel.c) */
+	GPtrArray *senders;     /* sha256 hex of the trusted senders' canonical digests */
 
 	struct qemu_plugin_scoreboard *sb; /* per vCPU: struct vcpu_counts */
 	qemu_plugin_u64 since_check; /* instructions since the last recheck */
@@ -106,6 +110,7 @@ struct hvp {
 	bool seen_full;      /* HVP_MAX_SEEN reached: noted once */
 	uint64_t insns_done; /* instructions counted before the last rechecks */
 	uint64_t n_images, n_malformed, n_violations, n_unattributed, n_again;
+	uint64_t n_files; /* channel records accepted */
 };
 
 struct vcpu_counts {
@@ -143,5 +148,11 @@ void guard_block(struct page *pg, uint64_t pc, const uint8_t *bytes, size_t len)
 void unattributed_block(struct page *pg, uint64_t pc);
 void recheck_all(void);
 bool same_image_at(struct image *img, uint64_t base);
+/* Dedup of violation-like events (true: recorded before, or past the cap). */
+bool seen_before(const char *key);
+
+/* channel.c */
+void channel_vcpu_init(unsigned int vcpu);
+void channel_tb_trans(struct qemu_plugin_tb *tb);
 
 #endif

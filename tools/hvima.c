@@ -19,6 +19,7 @@ static const struct {
 	{"digest", cmd_digest, "Authenticode and canonical digests of PE32, PE32+ and TE files"},
 	{"log", cmd_log, "print a TCG event log and the PCR values it replays to"},
 	{"run", cmd_run, "boot a guest under QEMU with the hvima plugin (tools/hvima-run)"},
+	{"collect", cmd_collect, "decode the minifilter channel's byte stream (isa-debugcon output)"},
 };
 
 static void usage(FILE *f)

@@ -2,6 +2,8 @@
 #   fuzz_pe            hv_pe_parse (file and loaded) and every directory walker
 #   fuzz_authenticode  hv_authenticode and hv_authenticode_signatures
 #   fuzz_canon         hv_canon_digest on file and loaded layouts
+#   fuzz_chanrec       the channel stream decoder and record decoder
+#   fuzz_fltpolicy     the minifilter policy parser and name normalization
 # Each is built with clang and lib/*.c compiled in (LIBCORE is gcc-built,
 # without coverage instrumentation) into $(BUILD)/fuzz. `make fuzz` and
 # `make check` run each for FUZZ_SECONDS (tests/fuzz/run-fuzzers), after
@@ -10,6 +12,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_NAMES := fuzz_pe fuzz_authenticode fuzz_canon
+FUZZ_NAMES += fuzz_chanrec fuzz_fltpolicy
 FUZZ_TARGETS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Ilib $(CRYPTO_CFLAGS)

@@ -17,9 +17,11 @@ HVTEST_FLAGS := -O2 -Wall -Wextra -Wshadow -ffreestanding -fno-stack-protector -
 	-fshort-wchar -I$(EFI_INC) -I$(EFI_INC)/x86_64 -nostdlib -Wl,--subsystem,10 -e efi_main \
 	-Wl,--dynamicbase -Wl,--no-insert-timestamp
 
-$(GUESTS)/hvtest.efi: tests/guests/uefi/hvtest.c tests/guests/uefi/efilib.c tests/guests/uefi/efilib.h
+# The channel mode sends with the portable record code and sender of lib/.
+$(GUESTS)/hvtest.efi: tests/guests/uefi/hvtest.c tests/guests/uefi/efilib.c tests/guests/uefi/efilib.h \
+		lib/chanrec.c lib/chansend.c lib/chanrec.h lib/chansend.h
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) $(HVTEST_FLAGS) $(filter %.c,$^) -o $@.tmp && mv $@.tmp $@
+	$(MINGW_CC) $(HVTEST_FLAGS) -Ilib $(filter %.c,$^) -o $@.tmp && mv $@.tmp $@
 
 $(GUESTS)/mode-clean.txt $(GUESTS)/mode-tamper.txt:
 	@mkdir -p $(dir $@)

@@ -1,6 +1,7 @@
 # tests/unit: unit tests of lib/ on synthetic images (pebuild) and known
 # vectors. Each program speaks TAP (tests/tap.h).
 UNIT_TESTS := test_pe test_pe_dirs test_authenticode test_hash test_canon
+UNIT_TESTS += test_chanrec test_fltpolicy
 UNIT_BINS := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 UNIT_HELPERS := $(O)/tests/unit/pebuild.o
 

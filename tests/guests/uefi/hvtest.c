@@ -10,6 +10,11 @@
  *   3. reads \hvima\mode.txt: "clean" (the default, also when the file is
  *      missing) or "tamper": overwrite the first bytes of probe(), a measured
  *      function of this image, with other valid code, and call it;
+ *      or "channel": send channel records (lib/chanrec.h) to the hvima
+ *      channel port with the portable sender (lib/chansend.c) compiled into
+ *      this image: records 1 and 2, six bytes of junk, record 4 (a gap),
+ *      then record 5 from a copy of a sender stub placed in freshly
+ *      allocated pages (code outside any measured image: a forged report);
  *   4. prints "hvtest: done" and shuts the machine down, so QEMU exits.
  * Every line it prints starts with "hvtest: "; failures print
  * "hvtest: error: ..." and the shutdown still happens.
@@ -18,6 +23,9 @@
  * with the helpers of efilib.c.
  */
 #include "efilib.h"
+
+#include "chanrec.h"
+#include "chansend.h"
 
 EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
 
@@ -49,10 +57,10 @@ static void save_guest_log(EFI_FILE_HANDLE root)
 	puts16(L" bytes)\r\n");
 }
 
-/* 1 if \hvima\mode.txt starts with "tamper", 0 otherwise (also: no file). */
-static int mode_is_tamper(EFI_FILE_HANDLE root)
+/* 1 if \hvima\mode.txt starts with word, 0 otherwise (also: no file). */
+static int mode_is(EFI_FILE_HANDLE root, const char *word)
 {
-	static const char word[] = "tamper";
+	UINTN wlen = 0;
 	EFI_FILE_HANDLE f;
 	char buf[32];
 	UINTN len = sizeof(buf), i;
@@ -63,9 +71,11 @@ static int mode_is_tamper(EFI_FILE_HANDLE root)
 		return 0;
 	s = f->Read(f, &len, buf);
 	f->Close(f);
-	if (EFI_ERROR(s) || len < sizeof(word) - 1)
+	while (word[wlen])
+		wlen++;
+	if (EFI_ERROR(s) || len < wlen)
 		return 0;
-	for (i = 0; i < sizeof(word) - 1; i++)
+	for (i = 0; i < wlen; i++)
 		if (buf[i] != word[i])
 			return 0;
 	return 1;
@@ -116,6 +126,79 @@ static void tamper(void)
 	puts16(L")\r\n");
 }
 
+/* x86-64 (Microsoft ABI) sender stub, hv_chan_send's loop written out:
+ * rcx = port, rdx = buffer, r8 = length; one `out dx, al` per byte. */
+static const UINT8 stub_code[] = {
+	0x49, 0x89, 0xd1,       /* mov r9, rdx */
+	0x89, 0xca,             /* mov edx, ecx */
+	0x4d, 0x85, 0xc0,       /* loop: test r8, r8 */
+	0x74, 0x0c,             /* jz done */
+	0x41, 0x8a, 0x01,       /* mov al, [r9] */
+	0xee,                   /* out dx, al */
+	0x49, 0xff, 0xc1,       /* inc r9 */
+	0x49, 0xff, 0xc8,       /* dec r8 */
+	0xeb, 0xef,             /* jmp loop */
+	0xc3,                   /* done: ret */
+};
+
+static UINTN channel_record(UINT8 *buf, UINT32 seq)
+{
+	static const char path[] = "\\Device\\HarddiskVolume1\\EFI\\BOOT\\hvtest-file.exe";
+	static const char proc[] = "hvtest.efi";
+	struct hv_rec r;
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = seq;
+	r.pid = 4;
+	r.size = 4096 * seq;
+	r.access = HV_ACC_EXECUTE;
+	r.decision = HV_DEC_ALLOWED;
+	r.flags = HV_RECF_DIGEST | HV_RECF_MZ;
+	for (UINTN i = 0; i < 32; i++)
+		r.sha256[i] = (UINT8)(0xa0 + i + seq);
+	r.path_len = sizeof(path) - 1;
+	r.proc_len = sizeof(proc) - 1;
+	memcpy(r.path, path, r.path_len);
+	memcpy(r.proc, proc, r.proc_len);
+	n = hv_rec_encode(&r, buf, HV_REC_MAX);
+	return n > 0 ? (UINTN)n : 0;
+}
+
+static void channel(void)
+{
+	typedef void(EFIAPI * stub_fn)(UINT64 port, const void *buf, UINT64 len);
+	static UINT8 buf[HV_REC_MAX];
+	static const UINT32 trusted[] = {1, 2, 0, 4}; /* 0: six bytes of junk */
+	EFI_PHYSICAL_ADDRESS page = 0;
+	EFI_STATUS s;
+	UINTN n;
+
+	for (UINTN i = 0; i < sizeof(trusted) / sizeof(trusted[0]); i++) {
+		if (!trusted[i]) {
+			hv_chan_send(HV_CHAN_PORT_DEFAULT, "HVFRxx", 6);
+			continue;
+		}
+		n = channel_record(buf, trusted[i]);
+		if (!n) {
+			fail(L"channel: encoding a record", EFI_ABORTED);
+			return;
+		}
+		hv_chan_send(HV_CHAN_PORT_DEFAULT, buf, n);
+	}
+	puts16(L"hvtest: channel: sent records 1 2 4 and junk from the measured sender\r\n");
+	s = ST->BootServices->AllocatePages(AllocateAnyPages, EfiLoaderCode, 1, &page);
+	if (EFI_ERROR(s)) {
+		fail(L"channel: AllocatePages", s);
+		return;
+	}
+	memcpy((VOID *)page, stub_code, sizeof(stub_code));
+	n = channel_record(buf, 5);
+	((stub_fn)page)(HV_CHAN_PORT_DEFAULT, buf, n);
+	ST->BootServices->FreePages(page, 1);
+	puts16(L"hvtest: channel: sent record 5 from injected code\r\n");
+}
+
 EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	EFI_FILE_HANDLE root = NULL;
@@ -129,8 +212,10 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		fail(L"opening the ESP", s);
 	} else {
 		save_guest_log(root);
-		if (mode_is_tamper(root))
+		if (mode_is(root, "tamper"))
 			tamper();
+		else if (mode_is(root, "channel"))
+			channel();
 		root->Close(root);
 	}
 	puts16(L"hvtest: done (");
