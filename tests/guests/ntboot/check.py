@@ -11,8 +11,14 @@ call; prints why on failure, exit 0 when the check holds, 1 when not.
   check.py outcome SCENARIO RUN
       the scenario's violations and unattributed code, exactly: none for
       clean, tampered and image-reuse; for each attack the event naming the
-      target image and the attacking code's address the guest printed
+      target image and the attacking code's address the guest printed;
+      for channel, the one forged report sent from the sender's copy
+  check.py files RUN FILES_DIR
+      the channel scenario's PCR 10 events: one per file the kernel held
+      for after boot, in order, with its path and the SHA-256 of the ESP's
+      file, sender sequence 1, 2, ...
 """
+import hashlib
 import json
 import os
 import re
@@ -70,7 +76,7 @@ def check_outcome(scn, run):
     ev = events(run)
     viol = [e for e in ev if e.get("event") == "violation"]
     unat = [e for e in ev if e.get("event") == "unattributed"]
-    desc = "violations %s, unattributed %s" % ([(e["kind"], e["image"], e["pc"], e["offset"]) for e in viol],
+    desc = "violations %s, unattributed %s" % ([(e["kind"], e["image"], e["pc"], e.get("offset")) for e in viol],
                                                 [e["pc"] for e in unat])
     if scn in ("clean", "tampered", "image-reuse"):
         if viol or unat:
@@ -80,6 +86,13 @@ def check_outcome(scn, run):
         at = serial_addr(run, "inject.sys: running injected code at")
         if at is None or viol or [int(e["pc"], 16) for e in unat] != [at]:
             fail("expected one unattributed event at %s; %s" % (at and hex(at), desc))
+        return
+    if scn == "channel":
+        at = serial_addr(run, "chan.sys: sending a report from a copy of the sender at")
+        forged = [e for e in viol if e["kind"] == "forged-report" and at is not None and
+                  at <= int(e["pc"], 16) < at + 256 and e["image"] == "-"]
+        if at is None or len(forged) != 1 or len(viol) != 1 or [int(e["pc"], 16) for e in unat] != [at]:
+            fail("expected one forged-report from the copy at %s and its unattributed page; %s" % (at and hex(at), desc))
         return
     if unat:
         fail(desc)
@@ -104,11 +117,27 @@ def check_outcome(scn, run):
         fail("expected the %s violation; %s" % (scn, desc))
 
 
+def check_files(run, files_dir):
+    want = []
+    with open(os.path.join(files_dir, "boot.txt"), encoding="utf-8") as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 2 and w[0] == "late":
+                with open(os.path.join(files_dir, w[1]), "rb") as g:
+                    want.append(("\\Device\\HarddiskVolume1\\ntboot\\" + w[1], hashlib.sha256(g.read()).hexdigest()))
+    got = [(e["path"], e["file_sha256"]) for e in events(run) if e.get("event") == "file" and e["pcr"] == 10]
+    seqs = [e["seq_guest"] for e in events(run) if e.get("event") == "file"]
+    if not want or got != want or seqs != list(range(1, len(want) + 1)):
+        fail("PCR 10 file events %s (seq %s), expected %s" % (got, seqs, want))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "images":
         check_images(*sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "outcome":
         check_outcome(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "files":
+        check_files(*sys.argv[2:])
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

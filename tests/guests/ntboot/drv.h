@@ -10,6 +10,10 @@
 
 #include "nt.h"
 
+/* The kernel exports these, as ntoskrnl.exe does. */
+NT_API void *memcpy(void *d, const void *s, size_t n);
+NT_API void *memset(void *d, int c, size_t n);
+
 #define INIT_CODE __attribute__((section("INIT")))
 #define PAGE_CODE __attribute__((section("PAGE"), noinline))
 

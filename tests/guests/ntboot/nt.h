@@ -87,6 +87,7 @@ NT_API void *KeAllocatePool(uint64_t bytes); /* executable, like NonPagedPoolExe
 NT_API const struct nt_module *KeFindModule(const char *name);
 NT_API uint64_t KeGuardCheckIcall(uint64_t target); /* the CFG check the loader installs */
 NT_API uint64_t KeQueryRuntimeTime(void);           /* EFI GetTime, in virtual mode */
+NT_API const struct nt_late *KeLateFile(uint32_t i); /* the i-th file for after boot, or 0 */
 
 /* /GS default the loader replaces (x64), as on Windows. */
 #define NT_COOKIE_DEFAULT UINT64_C(0x00002B992DDFA232)

@@ -128,6 +128,11 @@ NT_API uint64_t KeQueryRuntimeTime(void)
 	       (uint64_t)t.minute << 8 | t.second;
 }
 
+NT_API const struct nt_late *KeLateFile(uint32_t i)
+{
+	return i < lb->nlate ? &lb->late[i] : 0;
+}
+
 /* ---- kernel address space for images -------------------------------- */
 
 static void vfree_add(uint64_t lo, uint64_t hi)

@@ -8,6 +8,7 @@
 #   drv.c       the boot drivers (hvlib.sys, drv01-20.sys, drvbig.sys,
 #               drvpage.sys, drvlate.sys, reusea/reuseb.sys)
 #   attack.c    hookinl.sys, hookiat.sys, inject.sys, wipe.sys
+#   chan.c      chan.sys: file reports on the hvima channel (docs/channel.md)
 #   test-ntboot boots every scenario and checks what hvima recorded
 # One ESP per scenario ($(NTB)/esp-SCENARIO.img): the same binaries, a
 # different \ntboot\boot.txt; "tampered" carries a drv05.sys with one byte
@@ -22,9 +23,9 @@ NT_EFI_FLAGS := $(HVTEST_FLAGS)
 NT_N := 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20
 NT_BOOT_DRIVERS := hvlib.sys $(patsubst %,drv%.sys,$(NT_N)) drvbig.sys drvpage.sys
 NT_LATE_DRIVERS := drvlate.sys reusea.sys reuseb.sys
-NT_ATTACKS := hookinl.sys hookiat.sys inject.sys wipe.sys
+NT_ATTACKS := hookinl.sys hookiat.sys inject.sys wipe.sys chan.sys
 NT_FILES := bootmgr.efi winload.efi ntoskrnl.exe $(NT_BOOT_DRIVERS) $(NT_LATE_DRIVERS) $(NT_ATTACKS)
-NT_SCENARIOS := clean inline-hook iat-hook inject header-wipe tampered image-reuse
+NT_SCENARIOS := clean inline-hook iat-hook inject header-wipe tampered image-reuse channel
 
 # ld's own script for DLLs, with INIT placed last before .reloc, so that
 # INIT and .reloc are the trailing discardable sections.
@@ -97,6 +98,12 @@ $(NTB)/inject.sys: $(NT_ATTACK_DEPS)
 $(NTB)/wipe.sys: $(NT_ATTACK_DEPS)
 	$(call nt_driver,$@,$(NT_SRC)/attack.c,-DATTACK_WIPE)
 
+# The minifilter's channel from a measured driver (docs/channel.md).
+$(NTB)/chan.sys: $(NT_SRC)/chan.c $(NT_SRC)/sha256.c $(NT_SRC)/sha256.h lib/chanrec.c lib/chansend.c \
+		lib/chanrec.h lib/chansend.h $(NT_SRC)/drv.h $(NT_SRC)/nt.h $(NTB)/drv.ld $(NTB)/ntoskrnl.exe \
+		$(CORPUS_TOOLS)/pe-setdir $(CORPUS_TOOLS)/pe-scnflags
+	$(call nt_driver,$@,$(filter %.c,$^),-Ilib)
+
 # The tampered scenario's drv05.sys: "DriverEntry ok" becomes "DriverEntry OK".
 $(NTB)/tampered/drv05.sys: $(NTB)/drv05.sys
 	@mkdir -p $(dir $@)
@@ -111,6 +118,7 @@ nt_boot_inject := $(NT_BASE_BOOT) driver inject.sys late drvlate.sys
 nt_boot_header-wipe := $(NT_BASE_BOOT) driver wipe.sys late drvlate.sys
 nt_boot_tampered := $(nt_boot_clean)
 nt_boot_image-reuse := $(NT_BASE_BOOT) late reusea.sys unload reusea.sys late reuseb.sys
+nt_boot_channel := $(NT_BASE_BOOT) driver chan.sys late drvlate.sys late reuseb.sys
 
 $(NTB)/boot-%.txt: $(NT_SRC)/rules.mk
 	@mkdir -p $(dir $@)
