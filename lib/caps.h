@@ -36,4 +36,15 @@
 /* Input files read by the tools. */
 #define HV_CAP_FILE_SIZE (1024u << 20)
 
+/* JSON files a verifier reads (manifests, baselines, policies): size,
+ * nesting depth, nodes. A 100k-image manifest is ~60 MiB and ~3M nodes. */
+#define HV_CAP_JSON_SIZE (512u << 20)
+#define HV_CAP_JSON_DEPTH 64u
+#define HV_CAP_JSON_NODES (32u << 20)
+/* Images in all manifests given to one verify, and manifests. */
+#define HV_CAP_MANIFEST_IMAGES (4u << 20)
+#define HV_CAP_MANIFESTS 64u
+/* Quote (TPMS_ATTEST) and signature blobs. */
+#define HV_CAP_QUOTE_SIZE 4096u
+
 #endif

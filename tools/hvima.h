@@ -23,6 +23,8 @@ enum hv_exit {
 int cmd_digest(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 /* Read a whole file (at most HV_CAP_FILE_SIZE bytes). 0 or -errno; on
  * failure *buf is NULL. */
