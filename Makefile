@@ -15,6 +15,9 @@ ifeq ($(QEMU_PLUGIN_H),)
 $(if $(filter clean help,$(MAKECMDGOALS)),,$(error run ./configure first (no $(BUILD)/config.mk)))
 endif
 
+# lib/ links liblzma (firmware volumes) and libfsntfs, libqcow (disk images).
+CRYPTO_LIBS += $(MANIFEST_LIBS)
+
 CC ?= cc
 ifeq ($(SANITIZE),1)
 O := $(BUILD)/san

@@ -18,6 +18,7 @@ static const struct {
 } cmds[] = {
 	{"digest", cmd_digest, "Authenticode and canonical digests of PE32, PE32+ and TE files"},
 	{"log", cmd_log, "print a TCG event log and the PCR values it replays to"},
+	{"manifest", cmd_manifest, "reference manifest of the images in files, directories, disk images, firmware"},
 	{"run", cmd_run, "boot a guest under QEMU with the hvima plugin (tools/hvima-run)"},
 	{"verify", cmd_verify, "check a run's log against the TPM, manifests, a policy and a baseline"},
 	{"baseline", cmd_baseline, "record known-good runs for verify --baseline"},
