@@ -75,6 +75,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: usage(stderr); return HV_EXIT_USAGE;
 		}
 	}
+	if (!o->nmanifests && !o->baseline) {
+		fprintf(stderr, "hvima verify: nothing to verify against: give --manifest or --baseline\n");
+		return HV_EXIT_USAGE;
+	}
 	if (optind != argc - 1 || (o->quote && !o->nonce) || (o->tpm && o->pcrs)) {
 		usage(stderr);
 		return HV_EXIT_USAGE;
@@ -242,7 +246,8 @@ out:
 }
 
 int verify_baseline(struct vr *r, const struct hv_vf *v, const char *path); /* cmd_baseline.c */
-void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p);
+void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p,
+		   bool with_manifests);
 
 static int load_all(const struct opts *o, struct hv_mr_set *s, struct hv_vf_policy *p)
 {
@@ -334,7 +339,9 @@ int cmd_verify(int argc, char **argv)
 		rc = HV_EXIT_INTERNAL;
 		goto out;
 	}
-	verify_images(&r, &v, &s, &p);
+	verify_images(&r, &v, &s, &p, o.nmanifests > 0);
+	if (!o.nmanifests)
+		vr_add(&r, "image", VR_SKIP, "manifests", "no --manifest: images are checked against the baseline only");
 	if (o.baseline && (rc = verify_baseline(&r, &v, o.baseline)))
 		goto out;
 	r.exit_code = vr_failures(&r, NULL) ? HV_EXIT_MISMATCH : HV_EXIT_OK;

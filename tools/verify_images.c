@@ -13,7 +13,8 @@
 #include "verify.h"
 #include "verify_report.h"
 
-void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p);
+void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p,
+		   bool with_manifests);
 
 static const char *mf_label(const struct hv_mr_set *s, uint32_t i, char *buf, size_t n)
 {
@@ -43,7 +44,8 @@ static void image_finding(struct vr *r, const struct hv_vf *v, const struct hv_m
 		       hex, hv_log_type_name(e->type) ? hv_log_type_name(e->type) : "?", e->length);
 }
 
-void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p)
+void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p,
+		   bool with_manifests)
 {
 	char name[96], where[1200];
 	size_t viol = 0, malformed = 0, other = 0;
@@ -54,7 +56,8 @@ void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *
 		snprintf(name, sizeof(name), "event %" PRIu64 " pcr %u", e->index, e->pcr);
 		switch (e->kind) {
 		case HV_VF_IMAGE:
-			image_finding(r, v, s, e);
+			if (with_manifests)
+				image_finding(r, v, s, e);
 			break;
 		case HV_VF_MALFORMED:
 			malformed++;
