@@ -40,6 +40,7 @@ static int scan_run(const char *arg, struct hv_vf *v)
 	int rc = hv_vf_scan(v, buf, len, &why);
 	free(buf);
 	if (rc) {
+		hv_vf_free(v);
 		fprintf(stderr, "hvima: log %s: %s: %s\n", lp, hv_status_str(rc), why.msg);
 		return rc == HV_E_NOMEM ? HV_EXIT_INTERNAL : HV_EXIT_INPUT;
 	}

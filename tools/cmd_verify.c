@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "caps.h"
 #include "hvima.h"
 #include "quote.h"
 #include "tpm.h"
@@ -212,16 +213,16 @@ static int check_quote(const struct opts *o, const struct hv_vf *v, struct vr *r
 	hv_why why = {{0}};
 	int rc = HV_EXIT_INPUT;
 
-	if (nlen > sizeof(nonce) || !hv_unhex(o->nonce, nonce, nlen)) {
-		fprintf(stderr, "hvima verify: --nonce: expected up to 64 bytes in hex\n");
+	if (nlen < 8 || nlen > sizeof(nonce) || !hv_unhex(o->nonce, nonce, nlen)) {
+		fprintf(stderr, "hvima verify: --nonce: expected 8 to 64 bytes in hex\n");
 		return HV_EXIT_USAGE;
 	}
 	if (read_input("quote", join(p1, sizeof(p1), o->quote, "quote.msg"), &msg, &mlen) ||
 	    read_input("quote signature", join(p2, sizeof(p2), o->quote, "quote.sig"), &sig, &slen) ||
 	    read_input("attestation key", o->ak ? o->ak : join(p3, sizeof(p3), o->quote, "ak.pem"), &pem, &plen))
 		goto out;
-	if (mlen > 4096 || slen > 4096) {
-		fprintf(stderr, "hvima verify: quote: larger than 4 KiB\n");
+	if (mlen > HV_CAP_QUOTE_SIZE || slen > HV_CAP_QUOTE_SIZE) {
+		fprintf(stderr, "hvima verify: quote: larger than %u bytes\n", HV_CAP_QUOTE_SIZE);
 		goto out;
 	}
 	if (hv_quote_parse(msg, mlen, &q, &why) || hv_quote_parse_sig(sig, slen, &s, &why)) {

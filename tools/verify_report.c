@@ -39,7 +39,14 @@ void vr_add(struct vr *r, const char *check, enum vr_state st, const char *name,
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	r->f[r->n++] = (struct vr_finding){check, strdup(name ? name : ""), msg, (uint8_t)st};
+	char *nm = strdup(name ? name : "");
+	if (!nm || !msg) {
+		free(nm);
+		free(msg);
+		r->oom = true;
+		return;
+	}
+	r->f[r->n++] = (struct vr_finding){check, nm, msg, (uint8_t)st};
 }
 
 size_t vr_failures(const struct vr *r, const char *check)
