@@ -86,6 +86,7 @@ install: all
 	install -m 0644 $(PLUGIN) $(DESTDIR)$(PREFIX)/lib/hvima/libhvima.so
 	install -d $(DESTDIR)$(PREFIX)/libexec/hvima $(DESTDIR)$(PREFIX)/share/hvima/ovmf
 	install -m 0755 tools/hvima-run $(DESTDIR)$(PREFIX)/libexec/hvima/hvima-run
+	install -m 0755 tools/hvima-quote $(DESTDIR)$(PREFIX)/libexec/hvima/hvima-quote
 	install -m 0644 ovmf/*.conf $(DESTDIR)$(PREFIX)/share/hvima/ovmf/
 
 clean:

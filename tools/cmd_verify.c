@@ -20,7 +20,8 @@
 #include "verify_report.h"
 
 struct opts {
-	const char *subject, *policy, *baseline, *pcrs, *tpm, *quote, *nonce, *ak, *junit;
+	const char *subject, *policy, *baseline, *pcrs, *tpm, *quote, *nonce, *ak, *junit, *live;
+	char live_nonce[41];
 	const char *manifests[64];
 	int nmanifests, json, no_tpm;
 };
@@ -38,6 +39,8 @@ static void usage(FILE *f)
 		   "  --quote DIR       check DIR/quote.msg, quote.sig (tools/hvima-quote)\n"
 		   "  --nonce HEX       the nonce the quote must carry (required with --quote)\n"
 		   "  --ak PEM          the attestation key recorded for the run [DIR/ak.pem]\n"
+		   "  --live-quote DIR  with --tpm: quote it now with a fresh random nonce\n"
+		   "                    (tools/hvima-quote into DIR), then check that quote\n"
 		   "  --no-tpm          do not compare with a TPM (reported as skipped)\n"
 		   "  --json            JSON instead of text\n"
 		   "  --junit FILE      also write JUnit XML\n\n"
@@ -50,7 +53,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{"manifest", 1, 0, 'm'}, {"policy", 1, 0, 'p'}, {"baseline", 1, 0, 'b'}, {"pcrs", 1, 0, 'P'},
 		{"tpm", 1, 0, 't'}, {"quote", 1, 0, 'q'}, {"nonce", 1, 0, 'n'}, {"ak", 1, 0, 'a'},
-		{"no-tpm", 0, 0, 'N'}, {"json", 0, 0, 'j'}, {"junit", 1, 0, 'J'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"live-quote", 1, 0, 'L'}, {"no-tpm", 0, 0, 'N'}, {"json", 0, 0, 'j'}, {"junit", 1, 0, 'J'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -69,6 +72,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'q': o->quote = optarg; break;
 		case 'n': o->nonce = optarg; break;
 		case 'a': o->ak = optarg; break;
+		case 'L': o->live = optarg; break;
 		case 'N': o->no_tpm = 1; break;
 		case 'j': o->json = 1; break;
 		case 'J': o->junit = optarg; break;
@@ -78,6 +82,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!o->nmanifests && !o->baseline) {
 		fprintf(stderr, "hvima verify: nothing to verify against: give --manifest or --baseline\n");
+		return HV_EXIT_USAGE;
+	}
+	if (o->live && (!o->tpm || o->quote || o->nonce)) {
+		fprintf(stderr, "hvima verify: --live-quote needs --tpm, and replaces --quote and --nonce\n");
 		return HV_EXIT_USAGE;
 	}
 	if (optind != argc - 1 || (o->quote && !o->nonce) || (o->tpm && o->pcrs)) {
@@ -247,6 +255,7 @@ out:
 }
 
 int verify_baseline(struct vr *r, const struct hv_vf *v, const char *path); /* cmd_baseline.c */
+int verify_live_quote(const char *addr, const char *dir, char *nonce_hex, size_t cap); /* verify_live.c */
 void verify_images(struct vr *r, const struct hv_vf *v, const struct hv_mr_set *s, const struct hv_vf_policy *p,
 		   bool with_manifests);
 
@@ -331,6 +340,12 @@ int cmd_verify(int argc, char **argv)
 		finish(&r, &o);
 		rc = r.exit_code;
 		goto out;
+	}
+	if (o.live) {
+		if ((rc = verify_live_quote(o.tpm, o.live, o.live_nonce, sizeof(o.live_nonce))))
+			goto out;
+		o.quote = o.live;
+		o.nonce = o.live_nonce;
 	}
 	vr_add(&r, "log", VR_PASS, "well-formed", "%s: %llu records", lp, (unsigned long long)v.nev + 1);
 	if ((rc = check_tpm(&o, is_dir, &v, &r)) || (o.quote && (rc = check_quote(&o, &v, &r))))
