@@ -15,6 +15,9 @@ ifeq ($(QEMU_PLUGIN_H),)
 $(if $(filter clean help,$(MAKECMDGOALS)),,$(error run ./configure first (no $(BUILD)/config.mk)))
 endif
 
+# lib/ links liblzma (firmware volumes) and libfsntfs, libqcow (disk images).
+CRYPTO_LIBS += $(MANIFEST_LIBS)
+
 CC ?= cc
 ifeq ($(SANITIZE),1)
 O := $(BUILD)/san
@@ -84,6 +87,7 @@ install: all
 	install -m 0644 $(PLUGIN) $(DESTDIR)$(PREFIX)/lib/hvima/libhvima.so
 	install -d $(DESTDIR)$(PREFIX)/libexec/hvima $(DESTDIR)$(PREFIX)/share/hvima/ovmf
 	install -m 0755 tools/hvima-run $(DESTDIR)$(PREFIX)/libexec/hvima/hvima-run
+	install -m 0755 tools/hvima-quote $(DESTDIR)$(PREFIX)/libexec/hvima/hvima-quote
 	install -m 0644 ovmf/*.conf $(DESTDIR)$(PREFIX)/share/hvima/ovmf/
 
 clean:

@@ -36,4 +36,35 @@
 /* Input files read by the tools. */
 #define HV_CAP_FILE_SIZE (1024u << 20)
 
+/* JSON files a verifier reads (manifests, baselines, policies): size,
+ * nesting depth, nodes. A 100k-image manifest is ~60 MiB and ~3M nodes. */
+#define HV_CAP_JSON_SIZE (512u << 20)
+#define HV_CAP_JSON_DEPTH 64u
+#define HV_CAP_JSON_NODES (32u << 20)
+/* Images in all manifests given to one verify, and manifests. */
+#define HV_CAP_MANIFEST_IMAGES (4u << 20)
+#define HV_CAP_MANIFESTS 64u
+/* Quote (TPMS_ATTEST) and signature blobs. */
+#define HV_CAP_QUOTE_SIZE 4096u
+
+/* Manifests (lib/manifest.c, fv.c, disk.c, tools/cmd_manifest.c): images
+ * in one manifest; directory depth and entries walked per source. */
+#define HV_CAP_MF_IMAGES (1u << 20)
+#define HV_CAP_DIR_DEPTH 64u
+#define HV_CAP_DIR_ENTRIES (1u << 20)
+/* Firmware volumes: nesting of FVs in FV image or GUID-defined sections,
+ * sections per file, files per volume, bytes decompressed per firmware file
+ * in all, and the LZMA decoder's memory limit (OVMF's FVs: ~12 MiB out,
+ * dictionaries of a few MiB). */
+#define HV_CAP_FV_DEPTH 8u
+#define HV_CAP_FV_FILES 65536u
+#define HV_CAP_FV_SECTIONS 4096u
+#define HV_CAP_FV_DECOMPRESSED (256u << 20)
+#define HV_CAP_LZMA_MEMLIMIT (128u << 20)
+/* Disk images: partitions walked, FAT cluster chains and directory entries,
+ * bytes of one file read out of a disk image. */
+#define HV_CAP_PARTITIONS 128u
+#define HV_CAP_FAT_DIR_ENTRIES 65536u
+#define HV_CAP_DISK_FILE (256u << 20)
+
 #endif

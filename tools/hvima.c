@@ -1,7 +1,7 @@
 /*
  * hvima.c: the hvima command, one binary with subcommands, each a thin front
- * over lib/. Subcommands: digest (others follow: log, manifest, verify,
- * baseline, run).
+ * over lib/. Subcommands: digest, log, manifest, verify, baseline, collect,
+ * run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,8 +18,11 @@ static const struct {
 } cmds[] = {
 	{"digest", cmd_digest, "Authenticode and canonical digests of PE32, PE32+ and TE files"},
 	{"log", cmd_log, "print a TCG event log and the PCR values it replays to"},
+	{"manifest", cmd_manifest, "reference manifest of the images in files, directories, disk images, firmware"},
 	{"run", cmd_run, "boot a guest under QEMU with the hvima plugin (tools/hvima-run)"},
 	{"collect", cmd_collect, "decode the minifilter channel's byte stream (isa-debugcon output)"},
+	{"verify", cmd_verify, "check a run's log against the TPM, manifests, a policy and a baseline"},
+	{"baseline", cmd_baseline, "record known-good runs for verify --baseline"},
 };
 
 static void usage(FILE *f)

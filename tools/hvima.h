@@ -24,6 +24,13 @@ int cmd_digest(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
+
+#ifndef HVIMA_VERSION
+#define HVIMA_VERSION "0.1.0"
+#endif
 
 /* Read a whole file (at most HV_CAP_FILE_SIZE bytes). 0 or -errno; on
  * failure *buf is NULL. */
