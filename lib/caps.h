@@ -53,7 +53,9 @@
 /* Disk images: partitions walked, FAT cluster chains and directory entries,
  * bytes of one file read out of a disk image. */
 #define HV_CAP_PARTITIONS 128u
-#define HV_CAP_FAT_DIR_ENTRIES 65536u
+#define HV_CAP_GPT_ENTRIES 1024u
+#define HV_CAP_FAT_BYTES (64u << 20)      /* one FAT, read whole */
+#define HV_CAP_FAT_DIR_ENTRIES 65536u     /* entries in one directory */
 #define HV_CAP_DISK_FILE (256u << 20)
 
 #endif

@@ -244,9 +244,14 @@ static int read_source(struct mctx *m, const struct src *s)
 	switch (s->kind) {
 	case SRC_DIR:
 		return walk_dir(m, s->path, "", 0) ? -1 : 0;
-	case SRC_DISK:
-		rc = hv_disk_walk(s->path, on_cand, m, &why);
+	case SRC_DISK: {
+		struct hv_disk_info info;
+		rc = hv_disk_walk(s->path, 0, on_cand, m, &info, &why);
+		if (!rc)
+			fprintf(stderr, "hvima manifest: %s: partition table %s, %u partitions, %u file systems read, %u without FAT or NTFS\n",
+				s->path, info.table, info.partitions, info.walked, info.unknown);
 		break;
+	}
 	case SRC_FIRMWARE:
 	case SRC_FILE:
 		if (stat(s->path, &st) == 0 && S_ISDIR(st.st_mode))
