@@ -48,7 +48,7 @@
 #define HV_CAP_FV_DEPTH 8u
 #define HV_CAP_FV_FILES 65536u
 #define HV_CAP_FV_SECTIONS 4096u
-#define HV_CAP_FV_DECOMPRESSED (256u << 20)
+#define HV_CAP_FV_DECOMPRESSED (64u << 20)
 #define HV_CAP_LZMA_MEMLIMIT (128u << 20)
 /* Disk images: partitions walked, FAT cluster chains and directory entries,
  * bytes of one file read out of a disk image. */

@@ -70,11 +70,25 @@ static bool is_eoc(const struct fat *f, uint32_t v)
 	return v >= (f->bits == 12 ? 0xff8u : f->bits == 16 ? 0xfff8u : 0x0ffffff8u);
 }
 
-/* Read up to max bytes (want bytes exactly, if want) of the chain from
- * cluster c into buf. */
+/* Brent's cycle check, called with each next cluster of a chain: true once
+ * the chain has come back to a cluster it passed. */
+static bool chain_loops(uint32_t c, uint32_t *mark, uint64_t *k, uint64_t *lim)
+{
+	if (c == *mark)
+		return true;
+	if (++*k == *lim) {
+		*mark = c;
+		*lim *= 2;
+		*k = 0;
+	}
+	return false;
+}
+
+/* Read want bytes of the chain from cluster c into buf. */
 static int read_chain(struct fat *f, uint32_t c, uint8_t *buf, uint64_t want, const char *what)
 {
-	uint64_t got = 0;
+	uint64_t got = 0, lim = 2, k = 0;
+	uint32_t mark = c;
 
 	for (uint32_t steps = 0; got < want; steps++) {
 		uint32_t n = want - got < f->clsize ? (uint32_t)(want - got) : f->clsize;
@@ -94,6 +108,9 @@ static int read_chain(struct fat *f, uint32_t c, uint8_t *buf, uint64_t want, co
 			if (is_eoc(f, c))
 				return hv_fail(f->why, HV_E_TRUNCATED, "%sFAT: %s: chain ends after 0x%llx of 0x%llx bytes",
 					       f->p->prefix, what, (unsigned long long)got, (unsigned long long)want);
+			if (chain_loops(c, &mark, &k, &lim))
+				return hv_fail(f->why, HV_E_FORMAT, "%sFAT: %s: cluster chain loops (cluster %u)", f->p->prefix,
+					       what, c);
 		}
 	}
 	return HV_OK;
@@ -102,7 +119,9 @@ static int read_chain(struct fat *f, uint32_t c, uint8_t *buf, uint64_t want, co
 /* Length in bytes of the chain from c (directories carry no size). */
 static int chain_bytes(struct fat *f, uint32_t c, uint64_t cap, uint64_t *out, const char *what)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, lim = 2, k = 0;
+	uint32_t mark = c;
+
 	for (;;) {
 		if (c < 2 || c > f->nclusters + 1)
 			return hv_fail(f->why, HV_E_RANGE, "%sFAT: %s: cluster %u of the chain is outside [2, %u]", f->p->prefix,
@@ -114,6 +133,9 @@ static int chain_bytes(struct fat *f, uint32_t c, uint64_t cap, uint64_t *out, c
 		c = fat_next(f, c);
 		if (is_eoc(f, c))
 			break;
+		if (chain_loops(c, &mark, &k, &lim))
+			return hv_fail(f->why, HV_E_FORMAT, "%sFAT: %s: cluster chain loops (cluster %u)", f->p->prefix, what,
+				       c);
 	}
 	*out = n;
 	return HV_OK;
@@ -223,8 +245,8 @@ static int sub_dir(struct fat *f, uint32_t c, const char *path, unsigned depth)
 	int rc;
 
 	if (depth >= HV_CAP_DIR_DEPTH)
-		return hv_fail(f->why, HV_E_CAP, "%sFAT: %s: directories nested deeper than %u (a loop?)", f->p->prefix, path,
-			       HV_CAP_DIR_DEPTH);
+		return hv_fail(f->why, HV_E_CAP, "%sFAT: directories nested deeper than %u (a loop?) at %s", f->p->prefix,
+			       HV_CAP_DIR_DEPTH, path);
 	rc = chain_bytes(f, c, (uint64_t)HV_CAP_FAT_DIR_ENTRIES * 32, &len, path);
 	if (rc)
 		return rc;

@@ -155,8 +155,8 @@ static int nt_dir(struct nt *n, libfsntfs_file_entry_t *dir, const char *rel, un
 	int count = 0, rc = HV_OK;
 
 	if (depth > HV_CAP_DIR_DEPTH)
-		return hv_fail(n->why, HV_E_CAP, "%sNTFS: %s: directories nested deeper than %u", n->p->prefix, rel,
-			       HV_CAP_DIR_DEPTH);
+		return hv_fail(n->why, HV_E_CAP, "%sNTFS: directories nested deeper than %u at %s", n->p->prefix,
+			       HV_CAP_DIR_DEPTH, rel);
 	if (libfsntfs_file_entry_get_number_of_sub_file_entries(dir, &count, &err) != 1)
 		return nt_fail(n, &err, "directory", rel);
 	for (int i = 0; i < count && !rc; i++) {

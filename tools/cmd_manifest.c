@@ -169,7 +169,7 @@ static int walk_dir(struct mctx *m, const char *full, const char *rel, unsigned 
 	n = scandir(full, &ents, NULL, alphasort);
 	if (n < 0) {
 		err = -errno;
-		fprintf(stderr, "hvima manifest: %s: %s: %s\n", m->srcpath, *rel ? rel : ".", strerror(errno));
+		fprintf(stderr, "hvima manifest: %s: error: %s: %s\n", m->srcpath, *rel ? rel : ".", strerror(errno));
 		return err;
 	}
 	for (int i = 0; i < n; i++) {
@@ -192,13 +192,13 @@ static int walk_dir(struct mctx *m, const char *full, const char *rel, unsigned 
 		}
 		if (lstat(fsub, &st) < 0) {
 			err = -errno;
-			fprintf(stderr, "hvima manifest: %s: %s: %s\n", m->srcpath, rsub, strerror(errno));
+			fprintf(stderr, "hvima manifest: %s: error: %s: %s\n", m->srcpath, rsub, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			err = walk_dir(m, fsub, rsub, depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			err = candidate_file(m, fsub, rsub);
 			if (err)
-				fprintf(stderr, "hvima manifest: %s: %s: %s\n", m->srcpath, rsub, strerror(-err));
+				fprintf(stderr, "hvima manifest: %s: error: %s: %s\n", m->srcpath, rsub, strerror(-err));
 		}
 	}
 	for (int i = 0; i < n; i++)
@@ -258,7 +258,7 @@ static int read_source(struct mctx *m, const struct src *s)
 			return walk_dir(m, s->path, "", 0) ? -1 : 0;
 		rc = hv_read_file(s->path, &buf, &len);
 		if (rc) {
-			fprintf(stderr, "hvima manifest: %s: %s\n", s->path, strerror(-rc));
+			fprintf(stderr, "hvima manifest: %s: error: %s\n", s->path, strerror(-rc));
 			return -1;
 		}
 		if (s->kind == SRC_FIRMWARE) {
