@@ -266,6 +266,7 @@ static int walk_qcow(const char *path, unsigned flags, hv_mf_cb cb, void *ctx, s
 	libqcow_file_t *q = NULL;
 	libqcow_error_t *err = NULL;
 	size64_t size = 0;
+	size_t bsize = 0;
 	struct hv_blk b;
 	int rc;
 
@@ -280,8 +281,15 @@ static int walk_qcow(const char *path, unsigned flags, hv_mf_cb cb, void *ctx, s
 			libqcow_file_free(&q, NULL);
 		return hv_fail(why, HV_E_FORMAT, "qcow2: libqcow cannot open it: %s", msg);
 	}
-	b = (struct hv_blk){size, qcow_read, q};
-	rc = hv_disk_walk_blk(&b, flags, cb, ctx, info, why);
+	if (libqcow_file_get_utf8_backing_filename_size(q, &bsize, NULL) == 1 && bsize > 0) {
+		rc = hv_fail(why, HV_E_UNSUPPORTED,
+			     "qcow2: has a backing file, and hvima reads no image chains (flatten it: qemu-img convert)");
+	} else if (libqcow_file_is_locked(q, NULL) != 0) {
+		rc = hv_fail(why, HV_E_UNSUPPORTED, "qcow2: encrypted");
+	} else {
+		b = (struct hv_blk){size, qcow_read, q};
+		rc = hv_disk_walk_blk(&b, flags, cb, ctx, info, why);
+	}
 	libqcow_file_close(q, NULL);
 	libqcow_file_free(&q, NULL);
 	return rc;
