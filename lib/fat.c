@@ -221,14 +221,21 @@ static int one_file(struct fat *f, const uint8_t *e, const char *path)
 		return hv_fail(f->why, HV_E_CAP, "%sFAT: %s: size 0x%x exceeds 0x%x", f->p->prefix, path, size,
 			       HV_CAP_DISK_FILE);
 	first = size < f->clsize ? size : f->clsize;
-	buf = malloc(size);
+	buf = malloc((size_t)first);
 	if (!buf)
 		return hv_fail(f->why, HV_E_NOMEM, "%sFAT: %s: out of memory", f->p->prefix, path);
 	rc = read_chain(f, c, buf, first, path);
-	if (!rc && hv_mf_looks_like_image(buf, (size_t)first))
+	if (!rc && hv_mf_looks_like_image(buf, (size_t)first) && size > first) {
+		uint8_t *whole = realloc(buf, size);
+		if (!whole) {
+			free(buf);
+			return hv_fail(f->why, HV_E_NOMEM, "%sFAT: %s: out of memory", f->p->prefix, path);
+		}
+		buf = whole;
 		rc = read_chain(f, c, buf, size, path);
-	else
+	} else {
 		size = (uint32_t)first; /* not an image: offer the first bytes only */
+	}
 	if (!rc) {
 		cand.buf = buf;
 		cand.len = size;
