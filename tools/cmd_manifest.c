@@ -62,6 +62,40 @@ static void manifest_usage(FILE *f)
 		   "error names the source and offset; no manifest is written), 5 internal error.\n");
 }
 
+/* A JSON string: valid UTF-8 as is, control characters escaped, a byte that
+ * is not part of a valid UTF-8 sequence as U+FFFD. */
+static void json_utf8(FILE *f, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*p) {
+		unsigned n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+			     : (*p & 0xf8) == 0xf0 && *p <= 0xf4                  ? 4
+										  : 0;
+		unsigned k = 1;
+
+		while (k < n && (p[k] & 0xc0) == 0x80)
+			k++;
+		/* no overlong forms, no surrogates, nothing past U+10FFFF */
+		if (k >= 2 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+			       (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+			k = 1;
+		if (n == 1 && (*p == '"' || *p == '\\'))
+			fprintf(f, "\\%c", *p);
+		else if (n == 1 && (*p < 0x20 || *p == 0x7f))
+			fprintf(f, "\\u%04x", *p);
+		else if (n && k == n)
+			fwrite(p, 1, n, f);
+		else {
+			fputs("\\ufffd", f);
+			n = k;
+		}
+		p += n ? n : 1;
+	}
+	fputc('"', f);
+}
+
 static void json_digests(FILE *f, const char *key, const struct hv_digests *d)
 {
 	char hex[2 * HV_DIGEST_MAX + 1];
@@ -102,11 +136,11 @@ static int on_cand(void *ctx, const struct hv_mf_cand *c)
 	if (img.kind != HV_TE && !img.auth.mask)
 		fprintf(stderr, "hvima manifest: %s: %s: no Authenticode digest: %s\n", m->srcpath, c->path, img.auth_err);
 	fprintf(m->f, "%s\n    {\"source\":%u,\"path\":", m->nimages ? "," : "", m->source);
-	hv_json_str(m->f, c->path);
+	json_utf8(m->f, c->path);
 	fprintf(m->f, ",\"name\":");
-	hv_json_str(m->f, c->name ? c->name : "");
+	json_utf8(m->f, c->name ? c->name : "");
 	fprintf(m->f, ",\"image_name\":");
-	hv_json_str(m->f, img.image_name);
+	json_utf8(m->f, img.image_name);
 	fprintf(m->f, ",\"format\":\"%s\",\"machine_id\":%u,\"subsystem_id\":%u,\"size\":%llu,\"size_of_image\":%u",
 		hv_pe_kind_str(img.kind), img.machine, img.subsystem, (unsigned long long)img.size, img.size_of_image);
 	json_digests(m->f, "canonical", &img.canon);
@@ -348,7 +382,7 @@ int cmd_manifest(int argc, char **argv)
 		if (srcs[i].kind == SRC_FILE && stat(srcs[i].path, &st) == 0 && S_ISDIR(st.st_mode))
 			srcs[i].kind = SRC_DIR;
 		fprintf(m.f, "%s\n    {\"kind\":\"%s\",\"path\":", i ? "," : "", kind_names[srcs[i].kind]);
-		hv_json_str(m.f, srcs[i].path);
+		json_utf8(m.f, srcs[i].path);
 		fputc('}', m.f);
 	}
 	fprintf(m.f, "\n  ],\n  \"images\": [");
