@@ -11,7 +11,7 @@ whose sizes run past their container, LZMA sections that decode to more
 than the cap (a real bomb: 3 x 30 MiB of zeros) or claim to, volumes
 nested 20 deep, an encoding hvima does not know, and garbage. Disk images
 with broken tables are made from the good ones by fix-ups here (MBR entry
-past the end, GPT entry past the end with valid CRCs, a GPT claiming 2^20
+past the end, extended boot records linked in a loop, GPT entry past the end with valid CRCs, a GPT claiming 2^20
 entries, a FAT chain that loops, a FAT32 directory that contains itself).
 """
 import lzma
@@ -144,6 +144,19 @@ def disks(d):
         m = bytearray(f.read())
     m[446 + 8:446 + 12] = struct.pack("<I", len(m) // 512 + 100)
     write(d, "mbr-past-end.img", bytes(m))
+    # an extended boot record whose "next" link points at itself
+    with open(os.path.join(d, "mbr.img"), "rb") as f:
+        m = bytearray(f.read())
+    ext = [struct.unpack_from("<I", m, 446 + 16 * i + 8)[0] for i in range(4) if m[446 + 16 * i + 4] == 5][0]
+    ebr = bytearray(m[ext * 512:ext * 512 + 512])
+    ebr[446 + 16 + 4] = 5
+    struct.pack_into("<II", ebr, 446 + 16 + 8, 8, 1)
+    struct.pack_into("<I", ebr, 446 + 8, 0)  # no logical partition in the looping copies
+    ebr[446 + 4] = 0
+    m[(ext + 8) * 512:(ext + 9) * 512] = ebr
+    m[ext * 512 + 446 + 16 + 4] = 5  # the first record links to the looping one
+    struct.pack_into("<II", m, ext * 512 + 446 + 16 + 8, 8, 1)
+    write(d, "mbr-ebr-loop.img", bytes(m))
 
     def past_end(hdr, ents):
         ents[40:48] = struct.pack("<Q", size // 512 + 1000)
