@@ -15,7 +15,8 @@ ifeq ($(QEMU_PLUGIN_H),)
 $(if $(filter clean help,$(MAKECMDGOALS)),,$(error run ./configure first (no $(BUILD)/config.mk)))
 endif
 
-# lib/ links liblzma (firmware volumes) and libfsntfs, libqcow (disk images).
+# lib/ links liblzma (firmware volumes) and libfsntfs, libqcow, libbfio (disk
+# images): MANIFEST_LIBS from ./configure (re-run it on an older build tree).
 CRYPTO_LIBS += $(MANIFEST_LIBS)
 
 CC ?= cc
