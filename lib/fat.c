@@ -146,8 +146,8 @@ static void put_utf8(char *out, size_t outlen, size_t *n, uint32_t cp)
 	char tmp[4];
 	size_t k;
 
-	if (cp == '/' || cp < 0x20)
-		cp = '?';
+	if (cp == '/' || cp < 0x20 || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+		cp = '?'; /* a lone surrogate is not a character */
 	if (cp < 0x80) {
 		tmp[0] = (char)cp;
 		k = 1;
@@ -155,11 +155,17 @@ static void put_utf8(char *out, size_t outlen, size_t *n, uint32_t cp)
 		tmp[0] = (char)(0xc0 | cp >> 6);
 		tmp[1] = (char)(0x80 | (cp & 0x3f));
 		k = 2;
-	} else {
+	} else if (cp < 0x10000) {
 		tmp[0] = (char)(0xe0 | cp >> 12);
 		tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
 		tmp[2] = (char)(0x80 | (cp & 0x3f));
 		k = 3;
+	} else {
+		tmp[0] = (char)(0xf0 | cp >> 18);
+		tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		tmp[3] = (char)(0x80 | (cp & 0x3f));
+		k = 4;
 	}
 	if (*n + k < outlen) {
 		memcpy(out + *n, tmp, k);
@@ -309,8 +315,12 @@ static int walk_dir(struct fat *f, const uint8_t *d, size_t len, const char *rel
 		name[0] = '\0';
 		if (lfn_ok && lfn_seq == 0 && sfn_sum(e) == lfn_sum) {
 			size_t n = 0;
-			for (int k = 0; k < 20 * 13 && lfn[k] && lfn[k] != 0xffff; k++)
-				put_utf8(name, sizeof(name), &n, lfn[k]);
+			for (int k = 0; k < 20 * 13 && lfn[k] && lfn[k] != 0xffff; k++) {
+				uint32_t cp = lfn[k];
+				if (cp >= 0xd800 && cp < 0xdc00 && lfn[k + 1] >= 0xdc00 && lfn[k + 1] < 0xe000)
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lfn[++k] - 0xdc00u);
+				put_utf8(name, sizeof(name), &n, cp);
+			}
 		}
 		lfn_ok = false;
 		lfn_seq = 0;

@@ -19,13 +19,13 @@ import sys
 
 
 def load(p):
-    with open(p) as f:
+    with open(p, encoding="utf-8") as f:
         return json.load(f)
 
 
 def expect(args):
     man, dig = load(args[0]), load(args[1])
-    pairs = [line.rstrip("\n").split("=", 1) for line in open(args[2]) if line.strip()]
+    pairs = [line.rstrip("\n").split("=", 1) for line in open(args[2], encoding="utf-8") if line.strip()]
     by_file = {d["file"]: d for d in dig}
     bad = 0
     paths = [i["path"] for i in man["images"]]
