@@ -313,6 +313,26 @@ static int read_source(struct mctx *m, const struct src *s)
 	return 0;
 }
 
+/* Settle each source's kind and write everything before the images. */
+static void write_head(FILE *f, struct src *srcs, size_t ns)
+{
+	fprintf(f, "{\n  \"hvima_manifest\": %d,\n  \"canonical_version\": %d,\n  \"generator\": \"hvima %s\",\n"
+		   "  \"sources\": [",
+		HV_MANIFEST_VERSION, HV_CANON_VERSION, HVIMA_VERSION);
+	for (size_t i = 0; i < ns; i++) {
+		struct stat st;
+
+		if (srcs[i].kind == SRC_AUTO)
+			srcs[i].kind = detect(srcs[i].path);
+		if (srcs[i].kind == SRC_FILE && stat(srcs[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+			srcs[i].kind = SRC_DIR;
+		fprintf(f, "%s\n    {\"kind\":\"%s\",\"path\":", i ? "," : "", kind_names[srcs[i].kind]);
+		json_utf8(f, srcs[i].path);
+		fputc('}', f);
+	}
+	fprintf(f, "\n  ],\n  \"images\": [");
+}
+
 static int write_out(const char *out, const char *text, size_t len)
 {
 	char tmp[4096];
@@ -371,21 +391,7 @@ int cmd_manifest(int argc, char **argv)
 		free(srcs);
 		return HV_EXIT_INTERNAL;
 	}
-	for (size_t i = 0; i < ns; i++)
-		if (srcs[i].kind == SRC_AUTO)
-			srcs[i].kind = detect(srcs[i].path);
-	fprintf(m.f, "{\n  \"hvima_manifest\": %d,\n  \"canonical_version\": %d,\n  \"generator\": \"hvima %s\",\n"
-		     "  \"sources\": [",
-		HV_MANIFEST_VERSION, HV_CANON_VERSION, HVIMA_VERSION);
-	for (size_t i = 0; i < ns; i++) {
-		struct stat st;
-		if (srcs[i].kind == SRC_FILE && stat(srcs[i].path, &st) == 0 && S_ISDIR(st.st_mode))
-			srcs[i].kind = SRC_DIR;
-		fprintf(m.f, "%s\n    {\"kind\":\"%s\",\"path\":", i ? "," : "", kind_names[srcs[i].kind]);
-		json_utf8(m.f, srcs[i].path);
-		fputc('}', m.f);
-	}
-	fprintf(m.f, "\n  ],\n  \"images\": [");
+	write_head(m.f, srcs, ns);
 	for (size_t i = 0; i < ns; i++) {
 		m.source = (unsigned)i;
 		m.srcpath = srcs[i].path;
