@@ -15,7 +15,10 @@ ifeq ($(QEMU_PLUGIN_H),)
 $(if $(filter clean help,$(MAKECMDGOALS)),,$(error run ./configure first (no $(BUILD)/config.mk)))
 endif
 
-# lib/ links liblzma (firmware volumes) and libfsntfs, libqcow (disk images).
+# lib/ links liblzma (firmware volumes) and libfsntfs, libqcow, libbfio (disk
+# images): MANIFEST_LIBS from ./configure (re-run it on an older build tree).
+# The plugin takes only the objects it uses from the archive and links the
+# libraries --as-needed: it needs none of these.
 CRYPTO_LIBS += $(MANIFEST_LIBS)
 
 CC ?= cc
@@ -64,8 +67,8 @@ $(HVIMA): $(TOOL_OBJS) $(LIBCORE)
 
 # The plugin: glue in plugin/, the core from lib/, one shared object.
 $(PLUGIN_OBJS): ALL_CFLAGS += $(GLIB_CFLAGS) -I$(QEMU_PLUGIN_INC) -fvisibility=hidden
-$(PLUGIN): $(PLUGIN_OBJS) $(LIB_OBJS)
-	$(CC) -shared $(ALL_LDFLAGS) $^ -o $@ $(GLIB_LIBS) $(CRYPTO_LIBS)
+$(PLUGIN): $(PLUGIN_OBJS) $(LIBCORE)
+	$(CC) -shared $(ALL_LDFLAGS) $^ -o $@ -Wl,--as-needed $(GLIB_LIBS) $(CRYPTO_LIBS)
 
 CHECKS :=
 include $(wildcard tests/*/rules.mk)

@@ -59,12 +59,14 @@
 #define HV_CAP_FV_DEPTH 8u
 #define HV_CAP_FV_FILES 65536u
 #define HV_CAP_FV_SECTIONS 4096u
-#define HV_CAP_FV_DECOMPRESSED (256u << 20)
+#define HV_CAP_FV_DECOMPRESSED (64u << 20)
 #define HV_CAP_LZMA_MEMLIMIT (128u << 20)
-/* Disk images: partitions walked, FAT cluster chains and directory entries,
- * bytes of one file read out of a disk image. */
+/* Disk images: partitions walked, GPT entries, the size of a FAT, entries
+ * of one FAT directory, bytes of one file read out of a disk image. */
 #define HV_CAP_PARTITIONS 128u
-#define HV_CAP_FAT_DIR_ENTRIES 65536u
+#define HV_CAP_GPT_ENTRIES 1024u
+#define HV_CAP_FAT_BYTES (64u << 20)      /* one FAT, read whole */
+#define HV_CAP_FAT_DIR_ENTRIES 65536u     /* entries in one directory */
 #define HV_CAP_DISK_FILE (256u << 20)
 
 #endif

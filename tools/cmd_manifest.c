@@ -62,6 +62,40 @@ static void manifest_usage(FILE *f)
 		   "error names the source and offset; no manifest is written), 5 internal error.\n");
 }
 
+/* A JSON string: valid UTF-8 as is, control characters escaped, a byte that
+ * is not part of a valid UTF-8 sequence as U+FFFD. */
+static void json_utf8(FILE *f, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*p) {
+		unsigned n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+			     : (*p & 0xf8) == 0xf0 && *p <= 0xf4                  ? 4
+										  : 0;
+		unsigned k = 1;
+
+		while (k < n && (p[k] & 0xc0) == 0x80)
+			k++;
+		/* no overlong forms, no surrogates, nothing past U+10FFFF */
+		if (k >= 2 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+			       (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+			k = 1;
+		if (n == 1 && (*p == '"' || *p == '\\'))
+			fprintf(f, "\\%c", *p);
+		else if (n == 1 && (*p < 0x20 || *p == 0x7f))
+			fprintf(f, "\\u%04x", *p);
+		else if (n && k == n)
+			fwrite(p, 1, n, f);
+		else {
+			fputs("\\ufffd", f);
+			n = k;
+		}
+		p += n ? n : 1;
+	}
+	fputc('"', f);
+}
+
 static void json_digests(FILE *f, const char *key, const struct hv_digests *d)
 {
 	char hex[2 * HV_DIGEST_MAX + 1];
@@ -102,11 +136,11 @@ static int on_cand(void *ctx, const struct hv_mf_cand *c)
 	if (img.kind != HV_TE && !img.auth.mask)
 		fprintf(stderr, "hvima manifest: %s: %s: no Authenticode digest: %s\n", m->srcpath, c->path, img.auth_err);
 	fprintf(m->f, "%s\n    {\"source\":%u,\"path\":", m->nimages ? "," : "", m->source);
-	hv_json_str(m->f, c->path);
+	json_utf8(m->f, c->path);
 	fprintf(m->f, ",\"name\":");
-	hv_json_str(m->f, c->name ? c->name : "");
+	json_utf8(m->f, c->name ? c->name : "");
 	fprintf(m->f, ",\"image_name\":");
-	hv_json_str(m->f, img.image_name);
+	json_utf8(m->f, img.image_name);
 	fprintf(m->f, ",\"format\":\"%s\",\"machine_id\":%u,\"subsystem_id\":%u,\"size\":%llu,\"size_of_image\":%u",
 		hv_pe_kind_str(img.kind), img.machine, img.subsystem, (unsigned long long)img.size, img.size_of_image);
 	json_digests(m->f, "canonical", &img.canon);
@@ -169,7 +203,7 @@ static int walk_dir(struct mctx *m, const char *full, const char *rel, unsigned 
 	n = scandir(full, &ents, NULL, alphasort);
 	if (n < 0) {
 		err = -errno;
-		fprintf(stderr, "hvima manifest: %s: %s: %s\n", m->srcpath, *rel ? rel : ".", strerror(errno));
+		fprintf(stderr, "hvima manifest: %s: error: %s: %s\n", m->srcpath, *rel ? rel : ".", strerror(errno));
 		return err;
 	}
 	for (int i = 0; i < n; i++) {
@@ -192,13 +226,13 @@ static int walk_dir(struct mctx *m, const char *full, const char *rel, unsigned 
 		}
 		if (lstat(fsub, &st) < 0) {
 			err = -errno;
-			fprintf(stderr, "hvima manifest: %s: %s: %s\n", m->srcpath, rsub, strerror(errno));
+			fprintf(stderr, "hvima manifest: %s: error: %s: %s\n", m->srcpath, rsub, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			err = walk_dir(m, fsub, rsub, depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			err = candidate_file(m, fsub, rsub);
 			if (err)
-				fprintf(stderr, "hvima manifest: %s: %s: %s\n", m->srcpath, rsub, strerror(-err));
+				fprintf(stderr, "hvima manifest: %s: error: %s: %s\n", m->srcpath, rsub, strerror(-err));
 		}
 	}
 	for (int i = 0; i < n; i++)
@@ -244,16 +278,21 @@ static int read_source(struct mctx *m, const struct src *s)
 	switch (s->kind) {
 	case SRC_DIR:
 		return walk_dir(m, s->path, "", 0) ? -1 : 0;
-	case SRC_DISK:
-		rc = hv_disk_walk(s->path, on_cand, m, &why);
+	case SRC_DISK: {
+		struct hv_disk_info info;
+		rc = hv_disk_walk(s->path, 0, on_cand, m, &info, &why);
+		if (!rc)
+			fprintf(stderr, "hvima manifest: %s: partition table %s, %u partitions, %u file systems read, %u without FAT or NTFS\n",
+				s->path, info.table, info.partitions, info.walked, info.unknown);
 		break;
+	}
 	case SRC_FIRMWARE:
 	case SRC_FILE:
 		if (stat(s->path, &st) == 0 && S_ISDIR(st.st_mode))
 			return walk_dir(m, s->path, "", 0) ? -1 : 0;
 		rc = hv_read_file(s->path, &buf, &len);
 		if (rc) {
-			fprintf(stderr, "hvima manifest: %s: %s\n", s->path, strerror(-rc));
+			fprintf(stderr, "hvima manifest: %s: error: %s\n", s->path, strerror(-rc));
 			return -1;
 		}
 		if (s->kind == SRC_FIRMWARE) {
@@ -272,6 +311,26 @@ static int read_source(struct mctx *m, const struct src *s)
 		return -1;
 	}
 	return 0;
+}
+
+/* Settle each source's kind and write everything before the images. */
+static void write_head(FILE *f, struct src *srcs, size_t ns)
+{
+	fprintf(f, "{\n  \"hvima_manifest\": %d,\n  \"canonical_version\": %d,\n  \"generator\": \"hvima %s\",\n"
+		   "  \"sources\": [",
+		HV_MANIFEST_VERSION, HV_CANON_VERSION, HVIMA_VERSION);
+	for (size_t i = 0; i < ns; i++) {
+		struct stat st;
+
+		if (srcs[i].kind == SRC_AUTO)
+			srcs[i].kind = detect(srcs[i].path);
+		if (srcs[i].kind == SRC_FILE && stat(srcs[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+			srcs[i].kind = SRC_DIR;
+		fprintf(f, "%s\n    {\"kind\":\"%s\",\"path\":", i ? "," : "", kind_names[srcs[i].kind]);
+		json_utf8(f, srcs[i].path);
+		fputc('}', f);
+	}
+	fprintf(f, "\n  ],\n  \"images\": [");
 }
 
 static int write_out(const char *out, const char *text, size_t len)
@@ -332,21 +391,7 @@ int cmd_manifest(int argc, char **argv)
 		free(srcs);
 		return HV_EXIT_INTERNAL;
 	}
-	for (size_t i = 0; i < ns; i++)
-		if (srcs[i].kind == SRC_AUTO)
-			srcs[i].kind = detect(srcs[i].path);
-	fprintf(m.f, "{\n  \"hvima_manifest\": %d,\n  \"canonical_version\": %d,\n  \"generator\": \"hvima %s\",\n"
-		     "  \"sources\": [",
-		HV_MANIFEST_VERSION, HV_CANON_VERSION, HVIMA_VERSION);
-	for (size_t i = 0; i < ns; i++) {
-		struct stat st;
-		if (srcs[i].kind == SRC_FILE && stat(srcs[i].path, &st) == 0 && S_ISDIR(st.st_mode))
-			srcs[i].kind = SRC_DIR;
-		fprintf(m.f, "%s\n    {\"kind\":\"%s\",\"path\":", i ? "," : "", kind_names[srcs[i].kind]);
-		hv_json_str(m.f, srcs[i].path);
-		fputc('}', m.f);
-	}
-	fprintf(m.f, "\n  ],\n  \"images\": [");
+	write_head(m.f, srcs, ns);
 	for (size_t i = 0; i < ns; i++) {
 		m.source = (unsigned)i;
 		m.srcpath = srcs[i].path;
