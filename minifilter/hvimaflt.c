@@ -77,6 +77,26 @@ static FLT_PREOP_CALLBACK_STATUS deny_op(PFLT_CALLBACK_DATA data)
 	return FLT_PREOP_COMPLETE;
 }
 
+/* Enforce mode fails closed: an execute or map of a file that cannot be
+ * named (so not measured) is denied, and reported with an empty path. */
+static FLT_PREOP_CALLBACK_STATUS unnamed(PFLT_CALLBACK_DATA data, struct hvf_report *r, UCHAR access)
+{
+	if (hvf_pol.mode != HV_FPOL_ENFORCE) {
+		report_free(r);
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	}
+	if (r) { /* else out of memory: denied all the same */
+		RtlZeroMemory(r, sizeof(*r));
+		r->access = access;
+		r->decision = HV_DEC_DENIED;
+		r->flags = HV_RECF_ENFORCE | HV_RECF_NOT_ALLOWED;
+		hvf_requestor(data, r);
+		hvf_send(r);
+		report_free(r);
+	}
+	return deny_op(data);
+}
+
 static FLT_PREOP_CALLBACK_STATUS NTAPI pre_create(PFLT_CALLBACK_DATA data, PCFLT_RELATED_OBJECTS fo, PVOID *cctx)
 {
 	PIO_SECURITY_CONTEXT sc = data->Iopb->Parameters.Create.SecurityContext;
@@ -91,8 +111,10 @@ static FLT_PREOP_CALLBACK_STATUS NTAPI pre_create(PFLT_CALLBACK_DATA data, PCFLT
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	r = report_new();
 	if (!r)
-		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+		return exec ? unnamed(data, NULL, HV_ACC_EXECUTE) : FLT_PREOP_SUCCESS_NO_CALLBACK;
 	if (!NT_SUCCESS(hvf_name(data, r, &ni))) {
+		if (exec)
+			return unnamed(data, r, HV_ACC_EXECUTE);
 		report_free(r);
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	}
@@ -202,10 +224,10 @@ static FLT_PREOP_CALLBACK_STATUS NTAPI pre_section(PFLT_CALLBACK_DATA data, PCFL
 	if (s)
 		FltReleaseContext(s);
 	r = report_new();
-	if (r && NT_SUCCESS(hvf_name(data, r, &ni))) {
-		deny = measure(data, fo, &ni->Name, HV_ACC_MAP, r);
-		FltReleaseFileNameInformation(ni);
-	}
+	if (!r || !NT_SUCCESS(hvf_name(data, r, &ni)))
+		return unnamed(data, r, HV_ACC_MAP);
+	deny = measure(data, fo, &ni->Name, HV_ACC_MAP, r);
+	FltReleaseFileNameInformation(ni);
 	report_free(r);
 	return deny ? deny_op(data) : FLT_PREOP_SUCCESS_NO_CALLBACK;
 }

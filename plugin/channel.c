@@ -41,6 +41,10 @@ static struct qemu_plugin_register *reg_rax, *reg_rdx;
  * translated blocks keep pointing at them (bounded by MAX_SITES). */
 static GHashTable *sites;
 static struct hv_rx *rx[MAX_VCPUS];
+static struct sender {
+	uint64_t pc;
+	struct image *img;
+} rx_last[MAX_VCPUS]; /* the last accepted byte's sender, per vCPU */
 static uint32_t last_seq;
 static bool sites_full;
 
@@ -180,11 +184,6 @@ static int file_event(uint8_t *buf, size_t cap, const struct hv_rec *r, const ch
 	return (int)o;
 }
 
-struct sender {
-	uint64_t pc;
-	struct image *img;
-};
-
 static void on_event(void *ctx, const struct hv_rx_event *ev)
 {
 	const struct sender *snd = ctx;
@@ -234,6 +233,7 @@ static void accept_byte(unsigned int vcpu, uint8_t b, uint64_t pc, struct image 
 
 	if (vcpu >= MAX_VCPUS)
 		return;
+	rx_last[vcpu] = snd;
 	if (!rx[vcpu]) {
 		rx[vcpu] = g_try_new0(struct hv_rx, 1);
 		if (!rx[vcpu])
@@ -243,13 +243,36 @@ static void accept_byte(unsigned int vcpu, uint8_t b, uint64_t pc, struct image 
 	hv_rx_feed(rx[vcpu], &b, 1, on_event, &snd);
 }
 
+/* Past MAX_SITES an instruction gets no site: its udata is the opcode
+ * and immediate packed in a small integer, and what it sends to the
+ * channel is never trusted (fail closed). */
+#define CAPPED(op, imm) ((void *)(uintptr_t)(0x10000u | (unsigned)(op) << 8 | (imm)))
+#define IS_CAPPED(p) ((uintptr_t)(p) < 0x20000u)
+
+static void out_exec_capped(uintptr_t u)
+{
+	uint8_t op = (uint8_t)(u >> 8), imm = (uint8_t)u;
+	uint64_t port = (op == 0xe6 || op == 0xe7) ? imm : (read_reg(reg_rdx) & 0xffff);
+
+	if (port != hvp.chan_port)
+		return;
+	g_mutex_lock(&hvp.lock);
+	chan_violation("forged-report", NULL, 0, "sender=unknown-site (site limit reached)");
+	g_mutex_unlock(&hvp.lock);
+}
+
 static void out_exec(unsigned int vcpu, void *udata)
 {
 	const struct out_site *s = udata;
-	uint64_t port = (s->op == 0xe6 || s->op == 0xe7) ? s->imm : (read_reg(reg_rdx) & 0xffff), base = 0;
+	uint64_t port, base = 0;
 	struct image *img;
 	bool trusted;
 
+	if (IS_CAPPED(udata)) {
+		out_exec_capped((uintptr_t)udata);
+		return;
+	}
+	port = (s->op == 0xe6 || s->op == 0xe7) ? s->imm : (read_reg(reg_rdx) & 0xffff);
 	if (port != hvp.chan_port)
 		return;
 	g_mutex_lock(&hvp.lock);
@@ -264,6 +287,19 @@ static void out_exec(unsigned int vcpu, void *udata)
 		accept_byte(vcpu, (uint8_t)read_reg(reg_rax), s->vaddr, img);
 	}
 	g_mutex_unlock(&hvp.lock);
+}
+
+/* At exit, under the lock: bytes of an unfinished record from the trusted
+ * sender are reported (channel-malformed), not dropped. */
+void channel_exit(void)
+{
+	for (unsigned i = 0; i < MAX_VCPUS; i++) {
+		if (!rx[i])
+			continue;
+		hv_rx_end(rx[i], on_event, &rx_last[i]);
+		g_free(rx[i]);
+		rx[i] = NULL;
+	}
 }
 
 /* Called from vcpu_tb_trans, under the lock. */
@@ -294,9 +330,11 @@ void channel_tb_trans(struct qemu_plugin_tb *tb)
 		if (!s) {
 			if (g_hash_table_size(sites) >= MAX_SITES) {
 				if (!sites_full)
-					record_note("channel-site-limit reached=%u: further port-output sites unwatched",
+					record_note("channel-site-limit reached=%u: reports from further sites are forged",
 						    MAX_SITES);
 				sites_full = true;
+				qemu_plugin_register_vcpu_insn_exec_cb(insn, out_exec, QEMU_PLUGIN_CB_R_REGS,
+								       CAPPED(op, imm));
 				continue;
 			}
 			s = g_new0(struct out_site, 1);

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hvima.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
@@ -152,6 +154,7 @@ static void plugin_exit(qemu_plugin_id_t id, void *p)
 
 	(void)id, (void)p;
 	g_mutex_lock(&hvp.lock);
+	channel_exit();
 	record_tpm_retry(true);
 	if (hvp.tpm_down)
 		record_note("tpm-unreachable-at-exit pending=%u", hvp.pending->len);
@@ -298,6 +301,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		fprintf(stderr, "hvima: target %s is not x86\n", info->target_name);
 		return -1;
 	}
+	/* OpenSSL's own atexit cleanup would run before QEMU calls
+	 * plugin_exit (atexit is LIFO), and the events recorded there (a
+	 * truncated channel record, a TPM still unreachable) could not be
+	 * digested: keep the library alive until the process ends. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	hvp.banks = HV_ALG_BIT(HV_SHA256);
 	hvp.guard = hvp.unattributed = true;
 	hvp.recheck_ms = 1000;

@@ -154,5 +154,6 @@ bool seen_before(const char *key);
 /* channel.c */
 void channel_vcpu_init(unsigned int vcpu);
 void channel_tb_trans(struct qemu_plugin_tb *tb);
+void channel_exit(void);
 
 #endif

@@ -14,7 +14,8 @@
  *      channel port with the portable sender (lib/chansend.c) compiled into
  *      this image: records 1 and 2, six bytes of junk, record 4 (a gap),
  *      then record 5 from a copy of a sender stub placed in freshly
- *      allocated pages (code outside any measured image: a forged report);
+ *      allocated pages (code outside any measured image: a forged report),
+ *      then the first 20 bytes of record 6 (a truncated record);
  *   4. prints "hvtest: done" and shuts the machine down, so QEMU exits.
  * Every line it prints starts with "hvtest: "; failures print
  * "hvtest: error: ..." and the shutdown still happens.
@@ -197,6 +198,9 @@ static void channel(void)
 	((stub_fn)page)(HV_CHAN_PORT_DEFAULT, buf, n);
 	ST->BootServices->FreePages(page, 1);
 	puts16(L"hvtest: channel: sent record 5 from injected code\r\n");
+	n = channel_record(buf, 6);
+	hv_chan_send(HV_CHAN_PORT_DEFAULT, buf, 20);
+	puts16(L"hvtest: channel: sent the first 20 bytes of record 6\r\n");
 }
 
 EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
