@@ -41,21 +41,6 @@ static void collect_usage(FILE *f)
 		   "2 usage, 3 unreadable input or malformed bytes in it.\n");
 }
 
-/* JSON string of valid UTF-8 (the decoder checked it). */
-static void json_utf8(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 static void on_event(void *ctx, const struct hv_rx_event *ev)
 {
 	const struct out *o = ctx;
@@ -66,7 +51,7 @@ static void on_event(void *ctx, const struct hv_rx_event *ev)
 		if (o->json) {
 			printf("{\"event\":\"malformed\",\"offset\":%" PRIu64 ",\"skipped\":%u,\"reason\":", ev->offset,
 			       ev->skipped);
-			json_utf8(ev->why);
+			hv_json_utf8(stdout, ev->why);
 			printf("}\n");
 		} else {
 			printf("malformed offset=%" PRIu64 " skipped=%u reason=\"%s\"\n", ev->offset, ev->skipped, ev->why);
@@ -89,9 +74,9 @@ static void on_event(void *ctx, const struct hv_rx_event *ev)
 		       ev->offset, r->seq, ev->restart ? "true" : "false", hv_rec_access_name(r->access),
 		       r->decision ? "denied" : "allowed", r->flags, (r->flags & HV_RECF_DIGEST) ? "true" : "false", hex,
 		       r->size, r->pid);
-		json_utf8(r->proc);
+		hv_json_utf8(stdout, r->proc);
 		printf(",\"path\":");
-		json_utf8(r->path);
+		hv_json_utf8(stdout, r->path);
 		printf("}\n");
 	} else {
 		printf("record seq=%u%s access=%s decision=%s flags=0x%x sha256=%s size=%" PRIu64

@@ -47,22 +47,6 @@ static void log_usage(FILE *f)
 		   "(what was parsed is printed, then the error), 5 internal error.\n");
 }
 
-/* A JSON string from valid UTF-8 (decoded values are): bytes >= 0x80 pass
- * through, quotes, backslashes and control characters are escaped. */
-static void json_utf8(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 /* Text, for people: key=value, the value in quotes (a quote in it as \")
  * when it is empty or holds a space or a quote. Backslashes stay as they
  * are, so that Windows paths read as paths; --json is the exact form. */
@@ -103,9 +87,9 @@ static void json_kv(void *ctx, const char *key, const char *value)
 		snprintf(k, sizeof(k), "%s", key);
 	printf("%s", pr->first_kv ? "" : ",");
 	pr->first_kv = false;
-	json_utf8(k);
+	hv_json_utf8(stdout, k);
 	putchar(':');
-	json_utf8(value);
+	hv_json_utf8(stdout, value);
 }
 
 static const char *alg_label(uint16_t id, char *buf, size_t n)

@@ -39,4 +39,8 @@ int hv_read_file(const char *path, uint8_t **buf, size_t *len);
 /* JSON string with quotes; bytes outside printable ASCII as \u00XX. */
 void hv_json_str(FILE *f, const char *s);
 
+/* JSON string of text already checked to be UTF-8 (decoded values): bytes
+ * >= 0x80 pass through; quotes, backslashes and controls are escaped. */
+void hv_json_utf8(FILE *f, const char *s);
+
 #endif
