@@ -18,6 +18,11 @@
  * (or none); malformed records and sequence gaps from the trusted sender are
  * violations too ("channel-malformed", "channel-gap"), a restart a note.
  *
+ * The same watch serves the guard: a write of SLP_EN to the ACPI PM1a
+ * control port (the guest powering off) triggers a last recheck of every
+ * measured image, while guest memory can still be read (there is no vCPU
+ * context at exit).
+ *
  * Runs under the plugin lock (hvima.h) except the first port check.
  */
 #include <string.h>
@@ -26,6 +31,11 @@
 #include "hvima.h"
 
 #define MAX_SITES 65536u
+/* ACPI PM1a control ports of QEMU's machines as OVMF sets them up (q35:
+ * PM base 0x600; i440fx: 0xb000), and their sleep-enable bit. */
+#define PM1A_CNT_Q35 0x604
+#define PM1A_CNT_PC 0xb004
+#define PM1_SLP_EN 0x2000
 #define MAX_VCPUS 1024u
 
 /* An OUT instruction seen at translation. */
@@ -243,6 +253,24 @@ static void accept_byte(unsigned int vcpu, uint8_t b, uint64_t pc, struct image 
 	hv_rx_feed(rx[vcpu], &b, 1, on_event, &snd);
 }
 
+/* out dx, ax / out dx, eax of SLP_EN to a PM1a control port. */
+static bool powering_off(uint8_t op, uint64_t port)
+{
+	return (port == PM1A_CNT_Q35 || port == PM1A_CNT_PC) && op == 0xef && (read_reg(reg_rax) & PM1_SLP_EN);
+}
+
+/* The guest is about to power off: check every measured image once more. */
+static void power_off(void)
+{
+	if (!hvp.guard)
+		return;
+	g_mutex_lock(&hvp.lock);
+	hvp.last_recheck_us = g_get_monotonic_time();
+	recheck_all();
+	record_tpm_retry(false);
+	g_mutex_unlock(&hvp.lock);
+}
+
 /* Past MAX_SITES an instruction gets no site: its udata is the opcode
  * and immediate packed in a small integer, and what it sends to the
  * channel is never trusted (fail closed). */
@@ -254,7 +282,11 @@ static void out_exec_capped(uintptr_t u)
 	uint8_t op = (uint8_t)(u >> 8), imm = (uint8_t)u;
 	uint64_t port = (op == 0xe6 || op == 0xe7) ? imm : (read_reg(reg_rdx) & 0xffff);
 
-	if (port != hvp.chan_port)
+	if (powering_off(op, port)) {
+		power_off();
+		return;
+	}
+	if (!hvp.chan_port || port != hvp.chan_port)
 		return;
 	g_mutex_lock(&hvp.lock);
 	chan_violation("forged-report", NULL, 0, "sender=unknown-site (site limit reached)");
@@ -273,7 +305,11 @@ static void out_exec(unsigned int vcpu, void *udata)
 		return;
 	}
 	port = (s->op == 0xe6 || s->op == 0xe7) ? s->imm : (read_reg(reg_rdx) & 0xffff);
-	if (port != hvp.chan_port)
+	if (powering_off(s->op, port)) {
+		power_off();
+		return;
+	}
+	if (!hvp.chan_port || port != hvp.chan_port)
 		return;
 	g_mutex_lock(&hvp.lock);
 	img = known(s->vaddr, &base);
@@ -307,7 +343,7 @@ void channel_tb_trans(struct qemu_plugin_tb *tb)
 {
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
-	if (!hvp.chan_port)
+	if (!hvp.chan_port && !hvp.guard)
 		return;
 	if (!sites)
 		sites = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -323,6 +359,7 @@ void channel_tb_trans(struct qemu_plugin_tb *tb)
 			sz = sizeof(b);
 		qemu_plugin_insn_data(insn, b, sz);
 		op = out_opcode(b, sz, &imm, &rep);
+		/* out imm8 reaches ports below 256: never the PM1a ports */
 		if (!op || ((op == 0xe6 || op == 0xe7) && imm != hvp.chan_port))
 			continue;
 		g_autofree char *key = g_strdup_printf("%" PRIx64 "/%x/%x/%d", va, op, imm, rep);

@@ -49,55 +49,10 @@ static void vcpu_idle(qemu_plugin_id_t id, unsigned int vcpu)
 	g_mutex_unlock(&hvp.lock);
 }
 
-/* ACPI PM1a control ports of QEMU's machines as OVMF sets them up (q35:
- * PM base 0x600; i440fx: 0xb000) and the SLP_EN bit: the guest is powering
- * off. */
-#define PM1A_CNT_Q35 0x604
-#define PM1A_CNT_PC 0xb004
-#define PM1_SLP_EN 0x2000
-
-static struct qemu_plugin_register *reg_rax, *reg_rdx;
-
 static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 {
-	g_autoptr(GArray) regs = qemu_plugin_get_registers();
-
 	(void)id;
 	channel_vcpu_init(vcpu);
-	for (guint i = 0; regs && i < regs->len; i++) {
-		qemu_plugin_reg_descriptor *r = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
-		if (!strcmp(r->name, "rax") || !strcmp(r->name, "eax"))
-			reg_rax = r->handle;
-		else if (!strcmp(r->name, "rdx") || !strcmp(r->name, "edx"))
-			reg_rdx = r->handle;
-	}
-}
-
-static uint64_t read_reg(struct qemu_plugin_register *r)
-{
-	g_autoptr(GByteArray) b = g_byte_array_new();
-	uint64_t v = 0;
-
-	if (r && qemu_plugin_read_register(r, b) > 0)
-		memcpy(&v, b->data, b->len < sizeof(v) ? b->len : sizeof(v));
-	return v;
-}
-
-/* Before an "out dx, ax/eax" of measured code runs: on a power-off write,
- * check every measured image once more now, while guest memory can still
- * be read (not at exit: no vCPU context there). */
-static void vcpu_out(unsigned int vcpu, void *udata)
-{
-	uint64_t port = read_reg(reg_rdx) & 0xffff, val = read_reg(reg_rax);
-
-	(void)vcpu, (void)udata;
-	if ((port != PM1A_CNT_Q35 && port != PM1A_CNT_PC) || !(val & PM1_SLP_EN))
-		return;
-	g_mutex_lock(&hvp.lock);
-	hvp.last_recheck_us = g_get_monotonic_time();
-	recheck_all();
-	record_tpm_retry(false);
-	g_mutex_unlock(&hvp.lock);
 }
 
 static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -136,9 +91,6 @@ static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 				break;
 			qemu_plugin_insn_data(insn, bytes + off, sz);
 			len = off + sz;
-			/* out dx, eax (EF) or out dx, ax (66 EF) */
-			if (hvp.guard && ((sz == 1 && bytes[off] == 0xef) || (sz == 2 && bytes[off] == 0x66 && bytes[off + 1] == 0xef)))
-				qemu_plugin_register_vcpu_insn_exec_cb(insn, vcpu_out, QEMU_PLUGIN_CB_R_REGS, NULL);
 		}
 		guard_block(pg, pc, bytes, len);
 	} else if (pg->kind == PAGE_NONE) {
